@@ -1,0 +1,62 @@
+/*! petition-widget loader: <script async src=".../embed.js" data-campaign="SLUG"></script> */
+(function () {
+  "use strict";
+  var NS = "petition-widget:";
+  var LINK_TEXT = { en: "Sign the petition", fr: "Signez la pétition", be: "Падпішыце петыцыю", ru: "Подпишите петицию" };
+
+  function mount(script) {
+    if (script.getAttribute("data-pw-mounted")) return;
+    script.setAttribute("data-pw-mounted", "1");
+    var data = script.dataset;
+    var campaign = data.campaign || "";
+    if (!campaign) return;
+    var origin = new URL(script.src).origin;
+    var mode = data.mode === "counter" ? "counter" : "embed";
+    var lang = data.lang || "";
+    var params = new URLSearchParams();
+    if (data.partner && mode === "embed") params.set("partner", data.partner);
+    if (lang) params.set("lang", lang);
+    var query = params.toString();
+    var base = origin + "/c/" + encodeURIComponent(campaign);
+
+    var box = document.createElement("div");
+    box.className = "petition-widget";
+    var frame = document.createElement("iframe");
+    frame.src = base + "/" + mode + (query ? "?" + query : "");
+    frame.title = data.title || (mode === "counter" ? "Petition counter" : "Petition");
+    frame.loading = "lazy";
+    frame.style.cssText = "display:block;width:100%;border:0;overflow:hidden;height:" + (mode === "counter" ? "90px" : "640px");
+    // Shown until the iframe reports in, and left there if it never does.
+    var fallback = document.createElement("a");
+    fallback.href = base + (query ? "?" + query : "");
+    fallback.textContent = LINK_TEXT[lang] || LINK_TEXT.en;
+    box.appendChild(frame);
+    box.appendChild(fallback);
+    script.parentNode.insertBefore(box, script.nextSibling);
+
+    window.addEventListener("message", function (event) {
+      if (event.origin !== origin || event.source !== frame.contentWindow) return;
+      var message = event.data;
+      if (!message || typeof message.type !== "string" || message.type.indexOf(NS) !== 0) return;
+      if (message.type === NS + "height") {
+        var height = Number(message.height);
+        if (height > 0 && height < 20000) {
+          frame.style.height = Math.ceil(height) + "px";
+          fallback.hidden = true;
+        }
+      } else if (message.type === NS + "signed") {
+        box.dispatchEvent(new CustomEvent("petition:signed", {
+          bubbles: true,
+          detail: { campaign: campaign, count: Number(message.count) }
+        }));
+      }
+    });
+  }
+
+  if (document.currentScript) {
+    mount(document.currentScript);
+  } else {
+    var scripts = document.querySelectorAll("script[data-campaign]");
+    for (var i = 0; i < scripts.length; i++) mount(scripts[i]);
+  }
+})();

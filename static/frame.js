@@ -1,0 +1,103 @@
+// Inside the iframe: report our height to the embedding page, and sign without a page load.
+// Only the height and {campaign, count} are ever posted to the parent: never signer data.
+(function () {
+  "use strict";
+  var NS = "petition-widget:";
+  var framed = window.parent !== window;
+  var main = document.querySelector("[data-pw-campaign]");
+  var campaign = main ? main.getAttribute("data-pw-campaign") : "";
+
+  function post(message) {
+    // The parent's origin is not known (partners embed from anywhere); nothing here is private.
+    if (framed) window.parent.postMessage(message, "*");
+  }
+
+  function reportHeight() {
+    post({ type: NS + "height", height: Math.ceil(document.documentElement.getBoundingClientRect().height) });
+  }
+
+  if (framed) {
+    if (window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.documentElement);
+    window.addEventListener("load", reportHeight);
+    reportHeight();
+  }
+
+  var form = document.querySelector("[data-pw-form]");
+  if (!form || !window.fetch || !window.URLSearchParams) return;
+  var summary = form.querySelector("[data-pw-summary]");
+  var summaryList = form.querySelector("[data-pw-summary-list]");
+  var button = form.querySelector("button[type=submit]");
+
+  function showErrors(errors) {
+    var fields = form.querySelectorAll("[data-pw-error]");
+    for (var i = 0; i < fields.length; i++) {
+      var name = fields[i].getAttribute("data-pw-error");
+      var input = form.querySelector("[name=" + name + "]");
+      var message = errors[name] || "";
+      fields[i].textContent = message;
+      fields[i].hidden = !message;
+      if (input) {
+        if (message) input.setAttribute("aria-invalid", "true");
+        else input.removeAttribute("aria-invalid");
+        input.parentNode.classList.toggle("pw-invalid", !!message);
+      }
+    }
+    summaryList.textContent = "";
+    Object.keys(errors).forEach(function (name) {
+      var item = document.createElement("li");
+      if (name === "form" || !form.querySelector("#pw-" + name)) {
+        item.textContent = errors[name];
+      } else {
+        var link = document.createElement("a");
+        link.href = "#pw-" + name;
+        link.textContent = errors[name];
+        item.appendChild(link);
+      }
+      summaryList.appendChild(item);
+    });
+    summary.hidden = false;
+    summary.focus();
+  }
+
+  function showCount(data) {
+    var text = document.querySelectorAll("[data-pw-count-text]");
+    for (var i = 0; i < text.length; i++) text[i].textContent = data.count_text;
+    var bars = document.querySelectorAll("[data-pw-progress]");
+    for (var j = 0; j < bars.length; j++) bars[j].value = Math.min(data.count, bars[j].max);
+  }
+
+  // Follow a link in the error summary to its field, keeping focus in step.
+  summary.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href^='#pw-']");
+    if (!link) return;
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (target) { event.preventDefault(); target.focus(); }
+  });
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      headers: { Accept: "application/json" },
+      credentials: "omit"
+    }).then(function (response) {
+      return response.json().catch(function () { return { ok: false, errors: { form: response.statusText || "Error" } }; });
+    }).then(function (data) {
+      button.disabled = false;
+      if (data.token) form.querySelector("[data-pw-token]").value = data.token;
+      if (!data.ok) { showErrors(data.errors || {}); return; }
+      showCount(data);
+      form.hidden = true;
+      var thanks = document.querySelector("[data-pw-thanks]");
+      thanks.hidden = false;
+      thanks.focus();
+      post({ type: NS + "signed", campaign: campaign, count: data.count });
+    }).catch(function () {
+      // The network failed: let the browser post the form the ordinary way.
+      button.disabled = false;
+      form.submit();
+    });
+  });
+})();

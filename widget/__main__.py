@@ -1,0 +1,3 @@
+from widget.cli import main
+
+main()

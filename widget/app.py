@@ -1,0 +1,90 @@
+"""create_app(settings): the route table, the middleware and the lifespan, in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from widget import campaigns, urls
+from widget.counter import Counter
+from widget.registry import CampaignRegistry
+from widget.resources import resource
+from widget.security import BodyLimit, SecurityHeaders
+from widget.service import Service
+from widget.settings import Settings
+from widget.signing import Tokens
+from widget.store import Store, open_store
+from widget.templating import Templates
+from widget.views import api, demo, embed, errors
+
+log = logging.getLogger(__name__)
+
+
+def routes() -> list[Route | Mount]:
+    return [
+        Route(urls.HOME, demo.home, name="home"),
+        Route(urls.HEALTHZ, api.healthz, name="healthz"),
+        Route(urls.EMBED_JS, demo.embed_js, name="embed_js"),
+        Route(urls.HOSTED, embed.hosted, name="hosted"),
+        Route(urls.EMBED, embed.embed, name="embed"),
+        Route(urls.COUNTER, embed.counter_frame, name="counter"),
+        Route(urls.SIGN, embed.sign, methods=["POST"], name="sign"),
+        Route(urls.THANKS, embed.thanks, name="thanks"),
+        Route(urls.API_CAMPAIGN, api.campaign, name="api_campaign"),
+        Mount(urls.STATIC, app=StaticFiles(directory=resource("static")), name="static"),
+    ]
+
+
+async def load_default_campaign(store: Store) -> None:
+    """On first start (no campaign yet), load the Belarus campaign that ships with the package."""
+    if not await store.campaigns():
+        campaign = campaigns.load_file(resource("campaigns") / "belarus.toml")
+        await store.save_campaign(campaign)
+        log.info("loaded the default campaign %r", campaign.slug)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app for these settings. Nothing is opened until the lifespan starts."""
+    settings = settings.with_secret()
+    store = open_store(settings.database)
+    counter = Counter(store.counts, settings.counter_cache_seconds)
+    store.listeners.append(counter.note)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        try:
+            await load_default_campaign(store)
+            await service.campaigns.reload(force=True)
+            await counter.refresh()
+            yield
+        finally:
+            await store.close()
+
+    service = Service(
+        settings=settings,
+        store=store,
+        counter=counter,
+        campaigns=CampaignRegistry(store, settings.counter_cache_seconds),
+        tokens=Tokens(settings.secret_key, settings.token_max_age, settings.min_fill_seconds),
+        templates=Templates(urls.URLs()),
+        embed_js=resource("embed.js").read_bytes(),
+    )
+    app = Starlette(
+        routes=routes(),
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers={HTTPException: errors.http_error},
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    return app

@@ -1,0 +1,198 @@
+"""Campaigns: the Campaign type, and reading one from TOML with errors that name the field."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+OPEN = "open"
+CLOSED = "closed"
+STATUSES = (OPEN, CLOSED)
+ANY_ORIGIN = "*"
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+LANGUAGES = ("en", "fr", "be", "ru")
+
+
+class CampaignError(ValueError):
+    """A campaign definition is invalid. `field` names the offending field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Campaign:
+    slug: str
+    organisation: str
+    title: str
+    target: str = ""
+    tagline: str = ""
+    body: tuple[str, ...] = ()
+    call_to_action: str = ""
+    demands: tuple[str, ...] = ()
+    privacy_notice: str = ""
+    counter_offset: int = 0
+    goal: int | None = None
+    status: str = OPEN
+    allowed_origins: tuple[str, ...] = (ANY_ORIGIN,)
+    theme_colour: str = "#1a1a1a"
+    thank_you: str = "Thank you for taking action."
+    share_text: str = ""
+    ask_postal_code: bool = False
+    language: str = "en"
+    video_title: str = ""
+    video_url: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
+
+    def to_dict(self) -> dict[str, Any]:
+        """The campaign as plain data, as it is stored (and as TOML would hold it)."""
+        data = asdict(self)
+        data = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        data["body"] = "\n\n".join(self.body)
+        if self.goal is None:
+            data.pop("goal")
+        return data
+
+
+_TEXT_LIMITS = {
+    "organisation": 200,
+    "title": 200,
+    "target": 300,
+    "tagline": 300,
+    "call_to_action": 500,
+    "privacy_notice": 1000,
+    "thank_you": 1000,
+    "share_text": 280,
+    "video_title": 200,
+}
+_REQUIRED = ("slug", "organisation", "title")
+_KNOWN = set(Campaign.__dataclass_fields__)
+
+
+def _text(data: dict[str, Any], name: str, limit: int) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str):
+        raise CampaignError(name, "must be text")
+    value = value.strip()
+    if len(value) > limit:
+        raise CampaignError(name, f"must be at most {limit} characters (it has {len(value)})")
+    return value
+
+
+def _whole(data: dict[str, Any], name: str, minimum: int) -> int | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CampaignError(name, "must be a whole number")
+    if value < minimum:
+        raise CampaignError(name, f"must be at least {minimum}")
+    return value
+
+
+def _origin(value: Any) -> str:
+    if value == ANY_ORIGIN:
+        return value
+    if not isinstance(value, str):
+        raise CampaignError("allowed_origins", "each entry must be text")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CampaignError(
+            "allowed_origins", f"{value!r} is not an origin like https://example.org"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise CampaignError("allowed_origins", f"{value!r} must be an origin, without a path")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def parse(data: dict[str, Any]) -> Campaign:
+    """Validate campaign data (from TOML or the store) and build a Campaign."""
+    unknown = sorted(set(data) - _KNOWN)
+    if unknown:
+        raise CampaignError(unknown[0], "is not a campaign field")
+    for name in _REQUIRED:
+        if not data.get(name):
+            raise CampaignError(name, "is required")
+    slug = data["slug"]
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        raise CampaignError(
+            "slug",
+            "must be 1-40 lower-case letters, digits or hyphens, not starting or ending "
+            "with a hyphen",
+        )
+    texts = {name: _text(data, name, limit) for name, limit in _TEXT_LIMITS.items()}
+
+    body = data.get("body", "")
+    if isinstance(body, str):
+        body = [p.strip() for p in re.split(r"\n\s*\n", body)]
+    if not isinstance(body, list) or not all(isinstance(p, str) for p in body):
+        raise CampaignError("body", "must be text (paragraphs separated by blank lines)")
+    body = tuple(" ".join(p.split()) for p in body if p.strip())
+
+    demands = data.get("demands", [])
+    if not isinstance(demands, list) or not all(isinstance(d, str) and d.strip() for d in demands):
+        raise CampaignError("demands", "must be a list of non-empty texts")
+
+    status = data.get("status", OPEN)
+    if status not in STATUSES:
+        raise CampaignError("status", f"must be one of {', '.join(STATUSES)}")
+
+    origins = data.get("allowed_origins", [ANY_ORIGIN])
+    if not isinstance(origins, list) or not origins:
+        raise CampaignError("allowed_origins", 'must be a list of origins, or ["*"] for any')
+    origins = tuple(dict.fromkeys(_origin(o) for o in origins))
+
+    colour = data.get("theme_colour", "#1a1a1a")
+    if not isinstance(colour, str) or not COLOUR_RE.match(colour):
+        raise CampaignError("theme_colour", "must be a colour like #ffd700")
+
+    ask_postal = data.get("ask_postal_code", False)
+    if not isinstance(ask_postal, bool):
+        raise CampaignError("ask_postal_code", "must be true or false")
+
+    language = data.get("language", "en")
+    if language not in LANGUAGES:
+        raise CampaignError("language", f"must be one of {', '.join(LANGUAGES)}")
+
+    video_url = _text(data, "video_url", 500)
+    if video_url and urlsplit(video_url).scheme != "https":
+        raise CampaignError("video_url", "must be an https:// address")
+
+    goal = _whole(data, "goal", 1)
+    return Campaign(
+        slug=slug,
+        body=body,
+        demands=tuple(d.strip() for d in demands),
+        counter_offset=_whole(data, "counter_offset", 0) or 0,
+        goal=goal,
+        status=status,
+        allowed_origins=origins,
+        theme_colour=colour.lower(),
+        ask_postal_code=ask_postal,
+        language=language,
+        video_url=video_url,
+        **texts,
+    )
+
+
+def load_file(path: str | Path) -> Campaign:
+    """Read and validate one campaign TOML file."""
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise CampaignError("file", f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignError("file", f"{path} is not valid TOML: {exc}") from None
+    return parse(data)

@@ -1,0 +1,63 @@
+"""The live count: signatures maintained by the store plus the operator's offset. Counts are
+kept in memory, refreshed from the store after a short lifetime, and bumped at once by the
+signatures this process commits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from widget import i18n
+
+
+class Counter:
+    def __init__(
+        self,
+        read_counts: Callable[[], Awaitable[dict[str, int]]],
+        lifetime: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read_counts = read_counts
+        self.lifetime = lifetime
+        self._clock = clock
+        self._counts: dict[str, int] = {}
+        self._read_at = float("-inf")
+        self._refreshing = asyncio.Lock()
+        self._noted_during_read: set[str] = set()
+
+    def note(self, slug: str, added: int) -> None:
+        """This process committed `added` signatures: count them now."""
+        self._counts[slug] = self._counts.get(slug, 0) + added
+        self._noted_during_read.add(slug)
+
+    async def signatures(self, slug: str) -> int:
+        """Signatures for a campaign, at most `lifetime` seconds behind other writers."""
+        if self._clock() - self._read_at >= self.lifetime:
+            await self.refresh()
+        return self._counts.get(slug, 0)
+
+    async def refresh(self) -> None:
+        async with self._refreshing:
+            if self._clock() - self._read_at < self.lifetime:
+                return  # another request refreshed while this one waited
+            started = self._clock()
+            self._noted_during_read = set()
+            counts = await self._read_counts()
+            for slug, count in counts.items():
+                # A commit noted while the read ran may be missing from what was read; never
+                # fall behind what this process has already acknowledged.
+                if slug in self._noted_during_read:
+                    count = max(count, self._counts.get(slug, 0))
+                self._counts[slug] = count
+            for slug in set(self._counts) - set(counts):
+                del self._counts[slug]
+            self._read_at = started
+
+
+def sentence(count: int, language: str) -> str:
+    """ "785 people have taken action", in the reader's language and number format."""
+    text = i18n.translations(language).ngettext(
+        "%(num)s person has taken action", "%(num)s people have taken action", count
+    )
+    return text % {"num": i18n.format_number(count, language)}

@@ -1,0 +1,51 @@
+"""Languages: which one a reader gets, the gettext catalogs, and locale-formatted numbers."""
+
+from __future__ import annotations
+
+import gettext
+from functools import cache
+from pathlib import Path
+
+from babel.numbers import format_decimal
+
+from widget.campaigns import LANGUAGES
+
+DOMAIN = "messages"
+LOCALES = Path(__file__).resolve().parent / "locales"
+
+
+def negotiate(requested: str | None, accept_language: str | None, default: str) -> str:
+    """The explicit choice (data-lang / ?lang=), then Accept-Language, then the default."""
+    if requested:
+        code = requested.strip().lower().replace("_", "-").split("-")[0]
+        if code in LANGUAGES:
+            return code
+    for code in _accepted(accept_language or ""):
+        if code in LANGUAGES:
+            return code
+    return default
+
+
+def _accepted(header: str) -> list[str]:
+    weighted = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            weighted.append((-quality, position, tag.split("-")[0].lower()))
+    return [code for _, _, code in sorted(weighted)]
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalog for a language; English (the source text) when there is none."""
+    return gettext.translation(DOMAIN, LOCALES, languages=[language], fallback=True)
+
+
+def format_number(value: int, language: str) -> str:
+    return format_decimal(value, locale=language)

@@ -1,0 +1,39 @@
+"""The campaigns a running service knows, kept in memory and reloaded when the store says a
+campaign changed (by the CLI, the admin or another instance)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from widget.campaigns import Campaign
+from widget.store import Store
+
+
+class CampaignRegistry:
+    def __init__(
+        self, store: Store, check_every: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._store = store
+        self._check_every = check_every
+        self._clock = clock
+        self._campaigns: dict[str, Campaign] = {}
+        self._revision = -1
+        self._checked_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def get(self, slug: str) -> Campaign | None:
+        if self._clock() - self._checked_at >= self._check_every:
+            await self.reload()
+        return self._campaigns.get(slug)
+
+    async def reload(self, force: bool = False) -> None:
+        async with self._lock:
+            if not force and self._clock() - self._checked_at < self._check_every:
+                return
+            revision = await self._store.campaigns_revision()
+            if force or revision != self._revision:
+                self._campaigns = {c.slug: c for c, _ in await self._store.campaigns()}
+                self._revision = revision
+            self._checked_at = self._clock()

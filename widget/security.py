@@ -1,0 +1,129 @@
+"""Response headers (CSP, Referrer-Policy, nosniff, HSTS), the Origin check on form posts, and
+the request body limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from widget.campaigns import ANY_ORIGIN
+
+TOO_LARGE = "Request body too large."
+
+
+def content_security_policy(
+    frame_ancestors: Iterable[str] = ("'none'",),
+    style_hash: str | None = None,
+    frame_src: str = "'none'",
+) -> str:
+    """Our pages load nothing from any other origin: 'self' everywhere and no inline script.
+    The one inline style (a campaign's theme colour) is allowed by its hash."""
+    style = f"'self' {style_hash}" if style_hash else "'self'"
+    return (
+        f"default-src 'none'; script-src 'self'; style-src {style}; img-src 'self' data:; "
+        f"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-src {frame_src}; "
+        f"frame-ancestors {' '.join(frame_ancestors)}"
+    )
+
+
+def frame_ancestors(allowed_origins: Iterable[str]) -> list[str]:
+    """The CSP frame-ancestors sources for a campaign's allowed embedding origins."""
+    origins = list(allowed_origins)
+    if ANY_ORIGIN in origins:
+        return ["*"]
+    return ["'self'", *origins]
+
+
+def own_origin(request: Request, public_url: str | None) -> str:
+    if public_url:
+        parts = urlsplit(public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def origin_allowed(request: Request, public_url: str | None) -> bool:
+    """A form post must come from our own pages. No Origin header (old browsers, scripts that
+    are not browsers) is let through; `null` and every other origin are refused."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return origin.lower() == own_origin(request, public_url).lower()
+
+
+class SecurityHeaders:
+    """Adds the headers every response carries; a response may set its own CSP."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", content_security_policy())
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if https:
+                    headers.setdefault(
+                        "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+                    )
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Answers 413 to a request body over `max_bytes`, whether declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                await _too_large(send)
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            # A streamed body has no length up front: count it as it arrives. The exception
+            # reaches Starlette's exception middleware as an ordinary 413.
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, TOO_LARGE)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _too_large(send: Send) -> None:
+    body = TOO_LARGE.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

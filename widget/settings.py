@@ -1,0 +1,128 @@
+"""One Settings object, from CLI flags over PETITION_WIDGET_* environment variables over
+defaults. Every setting is declared once, with its default and help text, on Settings."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import Field, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "PETITION_WIDGET_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names it."""
+
+
+def _type_of(setting: Field[Any]) -> type:
+    return {"int": int, "float": float, "bool": bool}.get(str(setting.type).split(" ")[0], str)
+
+
+def _coerce(setting: Field[Any], raw: Any) -> Any:
+    kind = _type_of(setting)
+    if raw is None or kind is str:
+        return raw
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingsError(f"{ENV_PREFIX}{setting.name.upper()}: expected true or false")
+    try:
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise SettingsError(
+            f"{ENV_PREFIX}{setting.name.upper()}: expected a {kind.__name__}, got {raw!r}"
+        ) from None
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, declared once with its default and help text."""
+
+    host: str = _setting("127.0.0.1", "Address to listen on.")
+    port: int = _setting(8000, "Port to listen on.")
+    database: str = _setting("./petition-widget.db", "Path of the SQLite database file.")
+    secret_key: str | None = _setting(
+        None,
+        "Key that signs form tokens and keys the duplicate check. Default: generated on first "
+        "run and kept in a file beside the database (NAME.secret-key); back that file up with "
+        "the database, and give every instance the same key.",
+    )
+    public_url: str | None = _setting(
+        None,
+        "The service's public origin (https://petitions.example.org) when it runs behind a "
+        "proxy. Default: taken from each request.",
+    )
+    min_fill_seconds: float = _setting(
+        2.0, "A form submitted faster than this after it was shown is refused as automated."
+    )
+    token_max_age: int = _setting(6 * 3600, "Seconds a form stays valid after it was shown.")
+    max_body_bytes: int = _setting(16 * 1024, "Largest request body accepted, in bytes.")
+    counter_cache_seconds: float = _setting(
+        2.0,
+        "How long a count read from the database is served before it is read again. The "
+        "instance that takes a signature counts it at once.",
+    )
+    forwarded_allow_ips: str = _setting(
+        "",
+        "Comma-separated proxy addresses whose X-Forwarded-* headers are trusted (uvicorn's "
+        "forwarded-allow-ips). Empty: none; the socket address is the client.",
+    )
+    access_log: bool = _setting(
+        False, "Write uvicorn's access log. It names client addresses, so it is off by default."
+    )
+
+    @classmethod
+    def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then the environment, then explicit overrides (CLI flags) that are not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        by_name = {f.name: f for f in fields(cls)}
+        for setting in by_name.values():
+            raw = env.get(ENV_PREFIX + setting.name.upper())
+            if raw is not None:
+                values[setting.name] = _coerce(setting, raw)
+        for name, value in overrides.items():
+            if name not in by_name:
+                raise SettingsError(f"unknown setting {name!r}")
+            if value is not None:
+                values[name] = _coerce(by_name[name], value)
+        return cls(**values)
+
+    def with_secret(self) -> Settings:
+        """These settings with secret_key filled in from the key file, made on first run."""
+        if self.secret_key:
+            return self
+        return replace(self, secret_key=load_or_create_secret(self))
+
+    @property
+    def secret_file(self) -> Path:
+        db = Path(self.database)
+        return db.with_name(db.name.removesuffix(".db") + ".secret-key")
+
+
+def load_or_create_secret(settings: Settings) -> str:
+    """Read the key file beside the database, or create it owner-only on first run."""
+    path = settings.secret_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise SettingsError(f"{path}: the secret key file is empty or too short") from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

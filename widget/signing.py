@@ -1,0 +1,210 @@
+"""The rules for a signature: form tokens, honeypot and fill time, normalising and validating
+each field, and the keyed duplicate check. The browser form and the JSON API share them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from email_validator import EmailNotValidError, validate_email
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from widget.campaigns import Campaign
+from widget.countries import COUNTRY_CODES
+
+NAME_MAX = 100
+EMAIL_MAX = 254
+POSTAL_MAX = 16
+PARTNER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+POSTAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*$")
+HONEYPOT = "website"
+TOKEN_SALT = "petition-widget.form-token"  # noqa: S105 - a namespace, not a secret
+DEDUPE_CONTEXT = b"petition-widget.email-key.v1"
+# Bidirectional overrides can make a name display as something else in an export.
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+_TRUE = {"1", "on", "true", "yes"}
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalog; views translate it into the reader's language."""
+    return message
+
+
+# Token outcomes, each an ordinary result rather than an exception; the values are the
+# messages a reader sees.
+TOKEN_OK = ""
+TOKEN_INVALID = N_("This form could not be verified. Please check your details and submit again.")
+TOKEN_EXPIRED = N_("This form has expired. Please check your details and submit again.")
+TOKEN_TOO_FAST = N_("That was quicker than a person can type. Please submit again.")
+HONEYPOT_FILLED = N_("This submission looks automated and was refused.")
+
+_NAME_ERRORS = {
+    "first_name": (
+        N_("Enter your first name."),
+        N_("Your first name must be at most 100 characters."),
+        N_("Your first name contains characters that are not allowed."),
+    ),
+    "last_name": (
+        N_("Enter your last name."),
+        N_("Your last name must be at most 100 characters."),
+        N_("Your last name contains characters that are not allowed."),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Signature:
+    campaign: str
+    first_name: str
+    last_name: str
+    email: str
+    country: str
+    postal_code: str
+    opt_in: bool
+    partner: str | None
+    email_key: bytes
+    signed_at: str
+
+
+class Tokens:
+    """Signed, timestamped form tokens bound to a campaign: no cookie is needed."""
+
+    def __init__(self, secret: str, max_age: int, min_fill_seconds: float) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt=TOKEN_SALT)
+        self.max_age = max_age
+        self.min_fill_seconds = min_fill_seconds
+
+    def issue(self, slug: str) -> str:
+        return self._serializer.dumps(slug)
+
+    def check(self, token: str, slug: str, now: float | None = None) -> str:
+        """TOKEN_OK, or why the token cannot be accepted."""
+        try:
+            value, issued = self._serializer.loads(
+                token, max_age=self.max_age, return_timestamp=True
+            )
+        except SignatureExpired:
+            return TOKEN_EXPIRED
+        except BadSignature:
+            return TOKEN_INVALID
+        if value != slug:
+            return TOKEN_INVALID
+        now = time.time() if now is None else now
+        if now - issued.timestamp() < self.min_fill_seconds:
+            return TOKEN_TOO_FAST
+        return TOKEN_OK
+
+
+def email_key(secret: str, email: str) -> bytes:
+    """Keyed hash of a normalised email: the duplicate check never needs the address itself."""
+    key = hmac.new(secret.encode(), DEDUPE_CONTEXT, hashlib.sha256).digest()
+    return hmac.new(key, email.encode(), hashlib.sha256).digest()
+
+
+def normalise_email(raw: str) -> str:
+    """Trim, validate and lower-case an address; raises ValueError with a reader's message."""
+    text = raw.strip()
+    if not text:
+        raise ValueError(N_("Enter your email address."))
+    if len(text) > EMAIL_MAX:
+        raise ValueError(N_("Enter a valid email address, like name@example.org."))
+    try:
+        valid = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError(N_("Enter a valid email address, like name@example.org.")) from None
+    # Mailboxes are case-insensitive in practice; one person, one signature.
+    return valid.normalized.lower()
+
+
+def normalise_name(raw: str, field: str) -> str:
+    """Trim and fold spaces; refuse empty, over-long, control characters and markup."""
+    missing, too_long, bad_chars = _NAME_ERRORS[field]
+    text = " ".join(unicodedata.normalize("NFC", raw).split())
+    if not text:
+        raise ValueError(missing)
+    if len(text) > NAME_MAX:
+        raise ValueError(too_long)
+    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS or c in "<>" for c in text):
+        raise ValueError(bad_chars)
+    return text
+
+
+def normalise_partner(raw: str | None) -> str | None:
+    """A partner code as a short slug, or None; raises ValueError for anything else."""
+    if raw is None or raw == "":
+        return None
+    if not PARTNER_RE.match(raw):
+        raise ValueError(N_("Unknown partner code."))
+    return raw
+
+
+def screen(form: Mapping[str, str], tokens: Tokens, slug: str) -> str:
+    """The checks that tell a person from a script: the token, its age, and the honeypot.
+    Returns TOKEN_OK, or the message that refuses the submission."""
+    if form.get(HONEYPOT, ""):
+        return HONEYPOT_FILLED
+    return tokens.check(form.get("token", ""), slug)
+
+
+def accept(
+    form: Mapping[str, str], campaign: Campaign, secret: str
+) -> tuple[Signature | None, dict[str, str]]:
+    """Validate a submitted form for a campaign: a Signature, or errors keyed by field."""
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+
+    def field(name: str, check: Callable[[str], str]) -> None:
+        try:
+            values[name] = check(form.get(name, ""))
+        except ValueError as exc:
+            errors[name] = str(exc)
+
+    field("first_name", lambda v: normalise_name(v, "first_name"))
+    field("last_name", lambda v: normalise_name(v, "last_name"))
+    field("email", normalise_email)
+    field("country", _country)
+    if campaign.ask_postal_code:
+        field("postal_code", _postal_code)
+    try:
+        partner = normalise_partner(form.get("partner"))
+    except ValueError as exc:
+        errors["partner"] = str(exc)
+        partner = None
+    if errors:
+        return None, errors
+    return Signature(
+        campaign=campaign.slug,
+        first_name=values["first_name"],
+        last_name=values["last_name"],
+        email=values["email"],
+        country=values["country"],
+        postal_code=values.get("postal_code", ""),
+        opt_in=form.get("opt_in", "").lower() in _TRUE,
+        partner=partner,
+        email_key=email_key(secret, values["email"]),
+        signed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    ), {}
+
+
+def _country(raw: str) -> str:
+    code = raw.strip().upper()
+    if not code:
+        raise ValueError(N_("Choose your country."))
+    if code not in COUNTRY_CODES:
+        raise ValueError(N_("Choose a country from the list."))
+    return code
+
+
+def _postal_code(raw: str) -> str:
+    text = " ".join(raw.split()).upper()
+    if not text:
+        raise ValueError(N_("Enter your postal code."))
+    if len(text) > POSTAL_MAX or not POSTAL_RE.match(text):
+        raise ValueError(N_("Enter a valid postal code."))
+    return text

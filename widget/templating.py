@@ -1,0 +1,66 @@
+"""Jinja2 environments, one per language, compiled once. Autoescape is always on."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from widget import i18n
+from widget.campaigns import LANGUAGES
+from widget.resources import resource
+from widget.urls import URLs
+
+
+class Templates:
+    def __init__(self, urls: URLs) -> None:
+        loader = jinja2.FileSystemLoader(resource("templates"))
+        self._envs: dict[str, jinja2.Environment] = {}
+        for language in LANGUAGES:
+            env = jinja2.Environment(
+                loader=loader,
+                autoescape=True,
+                extensions=["jinja2.ext.i18n"],
+                trim_blocks=True,
+                lstrip_blocks=True,
+                undefined=jinja2.StrictUndefined,
+            )
+            env.install_gettext_translations(i18n.translations(language), newstyle=True)
+            env.globals.update(urls=urls, lang=language)
+            env.filters["number"] = lambda n, _lang=language: i18n.format_number(n, _lang)
+            self._envs[language] = env
+
+    def render(self, name: str, language: str, **context: Any) -> str:
+        return self._envs[language].get_template(name).render(**context)
+
+    def gettext(self, language: str) -> Any:
+        return self._envs[language].globals["gettext"]
+
+    def ngettext(self, language: str) -> Any:
+        return self._envs[language].globals["ngettext"]
+
+
+@cache
+def theme_style(colour: str) -> tuple[str, str]:
+    """The inline <style> for a theme colour, and its CSP hash source ('sha256-…')."""
+    on_accent = (
+        "#ffffff" if _contrast(colour, "#ffffff") >= _contrast(colour, "#000000") else "#000000"
+    )
+    css = f":root{{--pw-accent:{colour};--pw-on-accent:{on_accent}}}"
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    return css, f"'sha256-{digest}'"
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours."""
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)

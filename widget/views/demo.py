@@ -1,0 +1,39 @@
+"""The demo partner page at / and the loader script partners paste."""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from widget import i18n, security
+from widget.campaigns import LANGUAGES
+from widget.security import own_origin
+from widget.service import service_of
+from widget.urls import URLs
+
+DEMO_CAMPAIGN = "belarus"
+
+
+async def home(request: Request) -> Response:
+    service = service_of(request)
+    language = i18n.negotiate(
+        request.query_params.get("lang"), request.headers.get("accept-language"), "en"
+    )
+    public = URLs(own_origin(request, service.settings.public_url))
+    html = service.templates.render(
+        "demo.html", language, slug=DEMO_CAMPAIGN, public=public, languages=LANGUAGES,
+        found=await service.campaigns.get(DEMO_CAMPAIGN) is not None,
+    )  # fmt: skip
+    csp = security.content_security_policy(frame_src="'self'")
+    return HTMLResponse(html, headers={"Content-Security-Policy": csp})
+
+
+async def embed_js(request: Request) -> Response:
+    body = service_of(request).embed_js
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)

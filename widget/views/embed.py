@@ -1,0 +1,194 @@
+"""The reader's pages: the iframe document, the counter, the hosted page, signing and the
+thank-you page. Handlers guard first, then make one call into the domain."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from widget import counter, i18n, security, signing
+from widget.campaigns import Campaign
+from widget.countries import country_choices
+from widget.service import service_of
+from widget.store import StoreError
+from widget.templating import theme_style
+from widget.urls import URLs
+
+EMBED = "embed"
+HOSTED = "hosted"
+COUNTER = "counter"
+FORM_FIELDS = ("first_name", "last_name", "email", "country", "postal_code", "opt_in")
+MAX_FIELDS = 32
+NOT_STORED = signing.N_("We could not record your signature just now. Please try again.")
+CLOSED = signing.N_("This petition is closed.")
+FOREIGN_ORIGIN = "Form posts from other sites are refused."
+
+
+async def campaign_or_404(request: Request) -> Campaign:
+    campaign = await service_of(request).campaigns.get(request.path_params["slug"])
+    if campaign is None:
+        raise HTTPException(404)
+    return campaign
+
+
+def _language(request: Request, campaign: Campaign, requested: str | None = None) -> str:
+    if requested is None:
+        requested = request.query_params.get("lang")
+    return i18n.negotiate(requested, request.headers.get("accept-language"), campaign.language)
+
+
+def _partner(raw: str | None) -> str | None:
+    """A partner code from a URL a partner pasted: a bad one is dropped, not an error page."""
+    try:
+        return signing.normalise_partner(raw)
+    except ValueError:
+        return None
+
+
+async def render(
+    request: Request,
+    campaign: Campaign,
+    template: str,
+    *,
+    language: str,
+    partner: str | None,
+    view: str,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    service = service_of(request)
+    count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
+    gettext = service.templates.gettext(language)
+    theme_css, theme_hash = theme_style(campaign.theme_colour)
+    html = service.templates.render(
+        template,
+        language,
+        campaign=campaign,
+        count=count,
+        count_text=counter.sentence(count, language),
+        token=service.tokens.issue(campaign.slug),
+        partner=partner,
+        view=view,
+        values=values or {},
+        errors={name: gettext(message) for name, message in (errors or {}).items()},
+        countries=country_choices(language),
+        theme_css=theme_css,
+    )
+    framed = view in (EMBED, COUNTER)
+    ancestors = security.frame_ancestors(campaign.allowed_origins) if framed else ["'none'"]
+    headers = {
+        "Content-Security-Policy": security.content_security_policy(ancestors, theme_hash),
+        "Cache-Control": "no-store",
+    }
+    return HTMLResponse(html, status, headers=headers)
+
+
+async def embed(request: Request) -> Response:
+    campaign = await campaign_or_404(request)
+    partner = _partner(request.query_params.get("partner"))
+    language = _language(request, campaign)
+    return await render(
+        request, campaign, "embed.html", language=language, partner=partner, view=EMBED
+    )
+
+
+async def counter_frame(request: Request) -> Response:
+    campaign = await campaign_or_404(request)
+    return await render(
+        request, campaign, "counter.html", language=_language(request, campaign),
+        partner=None, view=COUNTER,
+    )  # fmt: skip
+
+
+async def hosted(request: Request) -> Response:
+    campaign = await campaign_or_404(request)
+    partner = _partner(request.query_params.get("partner"))
+    language = _language(request, campaign)
+    return await render(
+        request, campaign, "hosted.html", language=language, partner=partner, view=HOSTED
+    )
+
+
+async def thanks(request: Request) -> Response:
+    campaign = await campaign_or_404(request)
+    view = EMBED if request.query_params.get("view") == EMBED else HOSTED
+    return await render(
+        request, campaign, "thanks.html", language=_language(request, campaign),
+        partner=_partner(request.query_params.get("partner")), view=view,
+    )  # fmt: skip
+
+
+def _parse_form(body: bytes) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "The form could not be read.") from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        form.setdefault(name, value)  # the first value of a repeated field counts
+    return form
+
+
+async def sign(request: Request) -> Response:
+    service = service_of(request)
+    campaign = await campaign_or_404(request)
+    wants_json = "application/json" in request.headers.get("accept", "")
+    if not security.origin_allowed(request, service.settings.public_url):
+        return _refusal(403, FOREIGN_ORIGIN, wants_json)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return _refusal(415, "Send the form as application/x-www-form-urlencoded.", wants_json)
+    form = _parse_form(await request.body())
+    language = _language(request, campaign, form.get("lang", ""))
+    view = EMBED if form.get("view") == EMBED else HOSTED
+    partner = _partner(form.get("partner"))
+    values = {name: form.get(name, "") for name in FORM_FIELDS}
+
+    async def again(status: int, errors: dict[str, str]) -> Response:
+        if wants_json:
+            gettext = service.templates.gettext(language)
+            return JSONResponse(
+                {
+                    "ok": False,
+                    "errors": {name: gettext(message) for name, message in errors.items()},
+                    "token": service.tokens.issue(campaign.slug),
+                },
+                status,
+            )
+        page = "embed.html" if view == EMBED else "hosted.html"
+        return await render(
+            request, campaign, page, language=language, partner=partner, view=view,
+            status=status, values=values, errors=errors,
+        )  # fmt: skip
+
+    if not campaign.is_open:
+        return await again(403, {"form": CLOSED})
+    refused = signing.screen(form, service.tokens, campaign.slug)
+    if refused:
+        return await again(422, {"form": refused})
+    signature, errors = signing.accept(form, campaign, service.settings.secret_key)
+    if signature is None:
+        return await again(422, errors)
+    try:
+        await service.store.add_signature(signature)
+    except StoreError:
+        return await again(503, {"form": NOT_STORED})
+
+    if wants_json:
+        count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
+        return JSONResponse(
+            {"ok": True, "count": count, "count_text": counter.sentence(count, language)}
+        )
+    return RedirectResponse(
+        URLs().thanks(campaign.slug, lang=language, partner=partner, view=view), 303
+    )
+
+
+def _refusal(status: int, message: str, wants_json: bool) -> Response:
+    if wants_json:
+        return JSONResponse({"ok": False, "errors": {"form": message}}, status)
+    raise HTTPException(status, message)

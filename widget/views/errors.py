@@ -1,0 +1,37 @@
+"""Error responses: JSON for the API and for clients that ask for it, a page for people."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from widget import i18n
+from widget.service import service_of
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status in (204, 304):
+        return Response(status_code=status, headers=exc.headers)
+    phrase = HTTPStatus(status).phrase
+    if request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    ):
+        return JSONResponse(
+            {"error": phrase.lower().replace(" ", "_"), "message": exc.detail}, status,
+            headers=exc.headers,
+        )  # fmt: skip
+    service = service_of(request)
+    language = i18n.negotiate(
+        request.query_params.get("lang"), request.headers.get("accept-language"), "en"
+    )
+    html = service.templates.render(
+        "error.html", language, status=status, phrase=phrase,
+        detail=exc.detail if exc.detail != phrase else "",
+        not_found=status == 404,
+    )  # fmt: skip
+    return HTMLResponse(html, status, headers=exc.headers)
