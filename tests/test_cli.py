@@ -1,0 +1,151 @@
+"""The operator's command line: campaign load and list, settings, and the secret key file."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from widget.cli import main
+from widget.resources import resource
+from widget.settings import Settings, SettingsError, load_or_create_secret
+
+BELARUS = resource("campaigns") / "belarus.toml"
+
+
+def run(capsys, *args: str) -> str:
+    main(list(args))
+    return capsys.readouterr().out
+
+
+def test_load_then_list(tmp_path, capsys):
+    db = str(tmp_path / "x.db")
+    assert run(capsys, "campaign", "list", "--database", db) == "no campaigns\n"
+    assert run(capsys, "campaign", "load", str(BELARUS), "--database", db) == (
+        "created campaign belarus\n"
+    )
+    second = tmp_path / "second.toml"
+    second.write_text(
+        BELARUS.read_text()
+        .replace('slug = "belarus"', 'slug = "second"')
+        .replace('status = "open"', 'status = "closed"')
+    )
+    run(capsys, "campaign", "load", str(second), "--database", db)
+    assert run(capsys, "campaign", "load", str(BELARUS), "--database", db) == (
+        "updated campaign belarus\n"
+    )
+    listing = run(capsys, "campaign", "list", "--database", db).splitlines()
+    assert listing[0].split() == ["SLUG", "STATUS", "COUNT", "SIGNATURES"]
+    assert listing[1].split() == ["belarus", "open", "785", "0"]
+    assert listing[2].split() == ["second", "closed", "785", "0"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('slug = "belarus"', 'slug = "Bad Slug"'), "slug: must be"),
+        (("counter_offset = 785", "counter_offset = -1"), "counter_offset: must be at least 0"),
+        (("counter_offset = 785", 'counter_offset = "785"'), "counter_offset: must be a whole"),
+        (('status = "open"', 'status = "paused"'), "status: must be one of open, closed"),
+        (('theme_colour = "#1a1a1a"', 'theme_colour = "red"'), "theme_colour: must be a colour"),
+        (('allowed_origins = ["*"]', 'allowed_origins = ["amnesty.ca"]'), "allowed_origins:"),
+        (
+            ('allowed_origins = ["*"]', 'allowed_origins = ["https://a.ca/page"]'),
+            "allowed_origins: 'https://a.ca/page' must be an origin",
+        ),
+        (("ask_postal_code = false", 'ask_postal_code = "no"'), "ask_postal_code: must be true"),
+        (('language = "en"', 'language = "de"'), "language: must be one of en, fr, be, ru"),
+        (('title = "Protect', 'titel = "Protect'), "titel: is not a campaign field"),
+        (('organisation = "Amnesty International Canada"', ""), "organisation: is required"),
+        (("# goal = 1000", "goal = 0"), "goal: must be at least 1"),
+        (('slug = "belarus"', 'slug = "belarus'), "file:"),
+    ],
+)
+def test_invalid_file_names_the_field_and_changes_nothing(tmp_path, capsys, change, message):
+    db = str(tmp_path / "x.db")
+    run(capsys, "campaign", "load", str(BELARUS), "--database", db)
+    before = (tmp_path / "x.db").read_bytes()
+    bad = tmp_path / "bad.toml"
+    old, new = change
+    assert old in BELARUS.read_text()
+    bad.write_text(BELARUS.read_text().replace(old, new))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["campaign", "load", str(bad), "--database", db])
+    assert message in str(exit_info.value)
+    assert (tmp_path / "x.db").read_bytes() == before
+    listing = run(capsys, "campaign", "list", "--database", db).splitlines()
+    assert listing[1].split() == ["belarus", "open", "785", "0"]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["campaign", "load", str(tmp_path / "nope.toml"), "--database", str(tmp_path / "d")])
+    assert "cannot read" in str(exit_info.value)
+
+
+def test_python_dash_m_works_from_any_folder(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "widget", "campaign", "list", "--database", "here.db"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == "no campaigns\n"
+    assert (tmp_path / "here.db").exists()
+
+
+def test_settings_come_from_the_environment_and_flags():
+    env = {"PETITION_WIDGET_PORT": "9001", "PETITION_WIDGET_MIN_FILL_SECONDS": "3.5"}
+    settings = Settings.load(env, host="0.0.0.0", port=None)
+    assert (settings.host, settings.port, settings.min_fill_seconds) == ("0.0.0.0", 9001, 3.5)
+    assert Settings.load(env, port="9002").port == 9002
+    with pytest.raises(SettingsError, match="PETITION_WIDGET_PORT"):
+        Settings.load({"PETITION_WIDGET_PORT": "eighty"})
+    with pytest.raises(SettingsError, match="PETITION_WIDGET_ACCESS_LOG"):
+        Settings.load({"PETITION_WIDGET_ACCESS_LOG": "maybe"})
+
+
+def test_secret_key_is_generated_once_owner_only(tmp_path):
+    settings = Settings(database=str(tmp_path / "data" / "petition-widget.db"))
+    first = load_or_create_secret(settings)
+    assert settings.secret_file == tmp_path / "data" / "petition-widget.secret-key"
+    assert stat.S_IMODE(os.stat(settings.secret_file).st_mode) == 0o600
+    assert len(first) >= 32
+    assert load_or_create_secret(settings) == first
+    assert settings.with_secret().secret_key == first
+
+
+def test_secret_key_from_the_environment_is_used_and_no_file_written(tmp_path):
+    env = {
+        "PETITION_WIDGET_DATABASE": str(tmp_path / "p.db"),
+        "PETITION_WIDGET_SECRET_KEY": "from-the-environment-" + "x" * 30,
+    }
+    settings = Settings.load(env).with_secret()
+    assert settings.secret_key.startswith("from-the-environment-")
+    assert not settings.secret_file.exists()
+
+
+def test_empty_secret_file_is_refused(tmp_path):
+    settings = Settings(database=str(tmp_path / "p.db"))
+    settings.secret_file.write_text("\n")
+    with pytest.raises(SettingsError, match="too short"):
+        settings.with_secret()
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from dataclasses import fields
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for setting in fields(Settings):
+        assert f"PETITION_WIDGET_{setting.name.upper()}" in readme, setting.name
+
+
+def test_settings_command_lists_every_variable(capsys):
+    out = run(capsys, "settings")
+    assert "PETITION_WIDGET_SECRET_KEY" in out
+    assert "PETITION_WIDGET_MIN_FILL_SECONDS" in out

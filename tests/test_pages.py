@@ -1,0 +1,199 @@
+"""The pages partners and readers load: the iframe, the counter, the hosted page, the demo,
+the loader and the JSON API; their headers; 404s."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from tests.conftest import count, sign, signer
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/healthz", "/embed.js", "/c/belarus", "/c/belarus/embed", "/c/belarus/counter",
+     "/c/belarus/thanks", "/api/campaigns/belarus", "/static/widget.css", "/static/frame.js"],
+)  # fmt: skip
+async def test_public_pages_answer(client, path):
+    response = await client.get(path)
+    assert response.status_code == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert "content-security-policy" in response.headers
+    assert "set-cookie" not in response.headers
+
+
+async def test_hosted_page_has_the_whole_campaign(client):
+    html = (await client.get("/c/belarus")).text
+    for text in [
+        "Amnesty International Canada",
+        "Protect peaceful protesters in Belarus",
+        "Stop police using brutal violence in the streets and in detention",
+        "We call on the Minister of Internal Affairs of the Republic of Belarus to:",
+        "Immediately end the violent police crackdown",
+        "full names will not be handed over to the Belarusian authorities",
+        "785 people have taken action",
+        "VIDEO: Hundreds of Women Detained by Police During Peaceful Protest",
+        "Hundreds of thousands of Belarusian people",
+    ]:
+        assert text in html, text
+    for builder_label in ["Form Section Structure", "Scripts Block", "Campaign Section"]:
+        assert builder_label not in html
+
+
+async def test_form_labels_every_input(client):
+    html = (await client.get("/c/belarus/embed")).text
+    ids = re.findall(r'<(?:input|select)[^>]* id="([^"]+)"', html)
+    assert {"pw-first_name", "pw-last_name", "pw-email", "pw-country", "pw-opt_in"} <= set(ids)
+    for element_id in ids:
+        assert f'<label for="{element_id}">' in html, element_id
+    assert html.count("<option") > 240  # ISO 3166 countries
+    assert '<option value="BY">Belarus</option>' in html
+
+
+async def test_embed_csp_follows_allowed_origins(client):
+    default = await client.get("/c/belarus/embed")
+    assert "frame-ancestors *" in default.headers["content-security-policy"]
+    assert "x-frame-options" not in default.headers
+
+    service = client.app.state.service
+    campaign = await service.campaigns.get("belarus")
+    limited = replace(campaign, allowed_origins=("https://amnesty.ca", "https://partner.org"))
+    await service.store.save_campaign(limited)
+    await service.campaigns.reload(force=True)
+    csp = (await client.get("/c/belarus/embed")).headers["content-security-policy"]
+    assert "frame-ancestors 'self' https://amnesty.ca https://partner.org" in csp
+    counter_csp = (await client.get("/c/belarus/counter")).headers["content-security-policy"]
+    assert "https://partner.org" in counter_csp
+
+
+async def test_csp_has_no_inline_script_and_no_other_origin(client):
+    for path in ["/", "/c/belarus", "/c/belarus/embed"]:
+        response = await client.get(path)
+        csp = response.headers["content-security-policy"]
+        assert "unsafe-inline" not in csp
+        assert "script-src 'self'" in csp
+        assert "<script>" not in response.text  # no inline script
+    hosted = await client.get("/c/belarus")
+    assert "frame-ancestors 'none'" in hosted.headers["content-security-policy"]
+
+
+async def test_theme_style_is_allowed_by_its_hash(client):
+    import base64
+    import hashlib
+
+    response = await client.get("/c/belarus/embed")
+    style = re.search(r"<style>(.*?)</style>", response.text).group(1)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in response.headers["content-security-policy"]
+
+
+async def test_nothing_is_loaded_from_another_origin(client):
+    for path in ["/", "/c/belarus", "/c/belarus/embed", "/c/belarus/counter", "/c/belarus/thanks"]:
+        html = (await client.get(path)).text
+        for url in re.findall(r'(?:src|href|action)="([^"]+)"', html):
+            assert url.startswith(("/", "#", "http://testserver/")), (path, url)
+
+
+async def test_counter_document(client):
+    html = (await client.get("/c/belarus/counter")).text
+    assert "785 people have taken action" in html
+    assert 'aria-live="polite"' in html
+    assert "<form" not in html
+
+
+async def test_goal_shows_a_progress_bar(client):
+    service = client.app.state.service
+    campaign = await service.campaigns.get("belarus")
+    await service.store.save_campaign(replace(campaign, goal=1000))
+    await service.campaigns.reload(force=True)
+    html = (await client.get("/c/belarus/embed")).text
+    assert '<progress class="pw-progress" max="1000" value="785"' in html
+    assert (await client.get("/api/campaigns/belarus")).json()["goal"] == 1000
+
+
+async def test_large_counts_are_formatted(client):
+    service = client.app.state.service
+    campaign = await service.campaigns.get("belarus")
+    await service.store.save_campaign(replace(campaign, counter_offset=1233))
+    await service.campaigns.reload(force=True)
+    await sign(client, signer(1))
+    assert "1,234 people have taken action" in (await client.get("/c/belarus/embed")).text
+
+
+async def test_api_campaign(client):
+    response = await client.get("/api/campaigns/belarus")
+    assert response.json() == {
+        "slug": "belarus",
+        "title": "Protect peaceful protesters in Belarus",
+        "count": 785,
+        "goal": None,
+        "status": "open",
+    }
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "max-age=" in response.headers["cache-control"]
+    etag = response.headers["etag"]
+    cached = await client.get("/api/campaigns/belarus", headers={"If-None-Match": etag})
+    assert cached.status_code == 304
+    await sign(client, signer(1))
+    changed = await client.get("/api/campaigns/belarus", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.json()["count"] == 786
+
+
+async def test_unknown_slug_is_a_404_page_and_a_json_404(client):
+    for path in ["/c/nope", "/c/nope/embed", "/c/nope/counter"]:
+        page = await client.get(path)
+        assert page.status_code == 404
+        assert "text/html" in page.headers["content-type"]
+        assert "Petition not found" in page.text
+    api = await client.get("/api/campaigns/nope")
+    assert api.status_code == 404
+    assert api.json()["error"] == "not_found"
+
+
+async def test_demo_page_shows_the_snippet_and_uses_it(client):
+    html = (await client.get("/")).text
+    snippet = (
+        '&lt;script async src="http://testserver/embed.js" data-campaign="belarus" '
+        'data-partner="demo" data-lang="en"&gt;&lt;/script&gt;'
+    )
+    assert snippet in html
+    assert '<script async src="/embed.js" data-campaign="belarus"' in html
+    assert "frame-src 'self'" in (await client.get("/")).headers["content-security-policy"]
+
+
+async def test_embed_js_is_served_as_javascript_and_cached(client):
+    response = await client.get("/embed.js")
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert "public" in response.headers["cache-control"]
+    again = await client.get("/embed.js", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+
+
+async def test_partner_and_language_travel_into_the_form(client):
+    html = (await client.get("/c/belarus/embed?partner=diaspora&lang=en")).text
+    assert '<input type="hidden" name="partner" value="diaspora">' in html
+    bad = (await client.get("/c/belarus/embed?partner=<b>x</b>")).text
+    assert 'name="partner"' not in bad
+    assert "<b>x</b>" not in bad
+
+
+async def test_counter_counts_signatures_from_another_writer_within_its_lifetime(
+    client_factory, tmp_path
+):
+    async with client_factory(counter_cache_seconds=0) as client:
+        await sign(client, signer(1))
+        # A second store on the same file (another process or instance) adds one.
+        from widget.signing import accept
+        from widget.store import open_store
+
+        other = open_store(str(tmp_path / "petition-widget.db"))
+        await other.open()
+        campaign = await client.app.state.service.campaigns.get("belarus")
+        signature, _ = accept(signer(2), campaign, "k" * 40)
+        await other.add_signature(signature)
+        await other.close()
+        assert await count(client) == 787

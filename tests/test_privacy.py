@@ -1,0 +1,51 @@
+"""Who signed must not leak: not into logs, not into what the host page receives, not as
+a raw client address in the database."""
+
+from __future__ import annotations
+
+import logging
+
+from tests.conftest import sign, signer
+
+
+async def test_signing_logs_no_name_or_email(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    await sign(client, signer(1, first_name="Uladzimir", last_name="Zzyzxsurname"))
+    await sign(client, signer(1, first_name="Uladzimir", email="bad@"))
+    writer = client.app.state.service.store._writer
+    await writer.execute("PRAGMA query_only = ON")
+    await sign(client, signer(2, first_name="Uladzimir", last_name="Zzyzxsurname"))
+    await writer.execute("PRAGMA query_only = OFF")
+    text = caplog.text
+    assert "not stored" in text  # the failed commit was logged…
+    for secret in ["Uladzimir", "Zzyzxsurname", "alesia1@", "alesia2@"]:
+        assert secret not in text  # …without the signer
+
+
+async def test_no_client_address_or_user_agent_is_stored(client, tmp_path):
+    await sign(
+        client,
+        signer(1),
+        headers={"User-Agent": "Distinctive-Agent/1.0", "X-Forwarded-For": "203.0.113.77"},
+    )
+    await client.app.state.service.store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("petition-widget.db*"))
+    for needle in [b"127.0.0.1", b"203.0.113.77", b"Distinctive-Agent", b"testclient"]:
+        assert needle not in raw
+    await client.app.state.service.store.open()
+
+
+async def test_duplicate_check_uses_a_keyed_hash(client):
+    await sign(client, signer(1))
+    store = client.app.state.service.store
+    async with store._reader.execute("SELECT email_key FROM signatures") as cursor:
+        (key,) = await cursor.fetchone()
+    assert len(key) == 32
+    assert b"alesia" not in key
+
+
+async def test_json_answer_holds_no_signer_data(client):
+    response = await sign(client, signer(1, first_name="Hanna", last_name="Uniquesurname"))
+    body = response.text
+    for secret in ["Hanna", "Uniquesurname", "alesia1"]:
+        assert secret not in body

@@ -1,0 +1,67 @@
+"""The real server: uvicorn on a free port, signing over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_sign_over_real_http(tmp_path):
+    port = free_port()
+    env = {**os.environ, "PETITION_WIDGET_MIN_FILL_SECONDS": "0"}
+    env.pop("PETITION_WIDGET_SECRET_KEY", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "widget", "serve", "--port", str(port), "--database", "w.db"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        page = httpx.get(base + "/c/belarus/embed?partner=demo")
+        assert "785 people have taken action" in page.text
+        token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+        form = {
+            "token": token,
+            "first_name": "Nasta",
+            "last_name": "Secretsurname",
+            "email": "nasta.secret@example.org",
+            "country": "BY",
+            "partner": "demo",
+            "view": "embed",
+        }
+        signed = httpx.post(base + "/c/belarus/sign", data=form, headers={"Origin": base})
+        assert signed.status_code == 303
+        assert httpx.get(base + "/api/campaigns/belarus").json()["count"] == 786
+        # The key file was made beside the database, owner-only.
+        key = tmp_path / "w.secret-key"
+        assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+    # uvicorn shuts down cleanly, then re-raises SIGTERM so the exit status tells why.
+    assert server.returncode in (0, -15)
+    assert "Application shutdown complete" in output
+    # Nothing the signer typed, and no client address, reaches the log.
+    for secret in ["Nasta", "Secretsurname", "nasta.secret", "127.0.0.1:"]:
+        assert secret not in output.replace(f"http://127.0.0.1:{port}", ""), secret
