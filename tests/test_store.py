@@ -14,6 +14,7 @@ from widget.campaigns import load_file
 from widget.resources import resource
 from widget.signing import accept
 from widget.store import StoreError, open_store
+from widget.store.sqlite import MIGRATIONS
 
 BELARUS = load_file(resource("campaigns") / "belarus.toml")
 
@@ -43,7 +44,7 @@ async def test_migrations_run_once_and_reopen_keeps_data(tmp_path):
         await store.add_signature(signature(1))
         await store.close()
     db = sqlite3.connect(path)
-    assert db.execute("SELECT count(*) FROM schema_migrations").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM schema_migrations").fetchone() == (len(MIGRATIONS),)
     assert db.execute("SELECT count(*) FROM signatures").fetchone() == (1,)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 

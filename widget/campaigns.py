@@ -101,18 +101,17 @@ def _whole(data: dict[str, Any], name: str, minimum: int) -> int | None:
     return value
 
 
-def _origin(value: Any) -> str:
+def parse_origin(value: Any, field: str = "allowed_origins") -> str:
+    """An origin like https://example.org, normalised; `*` stands for any."""
     if value == ANY_ORIGIN:
         return value
     if not isinstance(value, str):
-        raise CampaignError("allowed_origins", "each entry must be text")
+        raise CampaignError(field, "each entry must be text")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CampaignError(
-            "allowed_origins", f"{value!r} is not an origin like https://example.org"
-        )
+        raise CampaignError(field, f"{value!r} is not an origin like https://example.org")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise CampaignError("allowed_origins", f"{value!r} must be an origin, without a path")
+        raise CampaignError(field, f"{value!r} must be an origin, without a path")
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
@@ -151,7 +150,7 @@ def parse(data: dict[str, Any]) -> Campaign:
     origins = data.get("allowed_origins", [ANY_ORIGIN])
     if not isinstance(origins, list) or not origins:
         raise CampaignError("allowed_origins", 'must be a list of origins, or ["*"] for any')
-    origins = tuple(dict.fromkeys(_origin(o) for o in origins))
+    origins = tuple(dict.fromkeys(parse_origin(o) for o in origins))
 
     colour = data.get("theme_colour", "#1a1a1a")
     if not isinstance(colour, str) or not COLOUR_RE.match(colour):

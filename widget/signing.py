@@ -68,6 +68,7 @@ class Signature:
     postal_code: str
     opt_in: bool
     partner: str | None
+    partner_opt_in: bool
     email_key: bytes
     signed_at: str
 
@@ -187,6 +188,7 @@ def accept(
         postal_code=values.get("postal_code", ""),
         opt_in=form.get("opt_in", "").lower() in _TRUE,
         partner=partner,
+        partner_opt_in=partner is not None and form.get("partner_opt_in", "").lower() in _TRUE,
         email_key=email_key(secret, values["email"]),
         signed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     ), {}

@@ -4,13 +4,42 @@ backend (SQLite now, PostgreSQL later) implements it."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import NamedTuple
 
 from widget.campaigns import Campaign
+from widget.partners import Partner
 from widget.signing import Signature
 
 # Called after a commit with (campaign slug, signatures added), before anyone is answered.
 AddedListener = Callable[[str, int], None]
+
+
+class SignatureRow(NamedTuple):
+    first_name: str
+    last_name: str
+    email: str
+    country: str
+    postal_code: str
+    opt_in: int
+    partner: str | None
+    partner_opt_in: int
+    signed_at: str
+
+
+class Stats(NamedTuple):
+    per_day: list[tuple[str, int]]  # ("2026-11-24", n), oldest first
+    by_country: list[tuple[str, int]]
+    by_partner: list[tuple[str, int, int]]  # (code or "", signatures, opted in to partner)
+    last_24h: int
+
+
+class AuditEntry(NamedTuple):
+    at: str
+    actor: str
+    action: str
+    campaign: str | None
+    detail: str
 
 
 class StoreError(RuntimeError):
@@ -44,8 +73,8 @@ class Store(ABC):
         """Every campaign with its number of signatures (without the offset)."""
 
     @abstractmethod
-    async def campaigns_revision(self) -> int:
-        """A number that changes whenever any campaign is saved."""
+    async def campaigns_revision(self) -> str:
+        """A value that changes whenever a campaign or a partner is saved."""
 
     @abstractmethod
     async def counts(self) -> dict[str, int]:
@@ -55,6 +84,51 @@ class Store(ABC):
     async def add_signature(self, signature: Signature) -> None:
         """Store a signature; returns once it is committed. A duplicate (same campaign and
         email key) is an ordinary outcome: nothing is added and nothing is raised."""
+
+    @abstractmethod
+    async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
+        """Delete a signer's signatures (in one campaign, or all); the counts drop with them.
+        Returns the number deleted per campaign."""
+
+    @abstractmethod
+    def signature_rows(
+        self, campaign: str, partner: str | None = None, chunk: int = 1000
+    ) -> AsyncIterator[list[SignatureRow]]:
+        """A campaign's signatures in chunks, oldest first, in constant memory. With a
+        partner: only those who signed through it and opted in to hear from it."""
+
+    @abstractmethod
+    async def stats(self, campaign: str, since: str) -> Stats:
+        """Signatures per day, by country and by partner, and how many since `since`."""
+
+    @abstractmethod
+    async def save_partner(self, partner: Partner) -> bool:
+        """Create or update a partner by code. True if it was created."""
+
+    @abstractmethod
+    async def partners(self) -> list[Partner]: ...
+
+    @abstractmethod
+    async def save_operator(self, email: str, password_hash: str) -> bool:
+        """Create an operator or set their password. True if created."""
+
+    @abstractmethod
+    async def operator_hash(self, email: str) -> str | None: ...
+
+    @abstractmethod
+    async def operators(self) -> list[tuple[str, str]]:
+        """(email, created_at) of every operator."""
+
+    @abstractmethod
+    async def remove_operator(self, email: str) -> bool: ...
+
+    @abstractmethod
+    async def audit(self, actor: str, action: str, campaign: str | None, detail: str) -> None:
+        """Record who did what. `detail` never holds signer data."""
+
+    @abstractmethod
+    async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
+        """The newest entries first."""
 
 
 def open_store(database: str, synchronous: str = "FULL") -> Store:

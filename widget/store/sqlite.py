@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +16,9 @@ import aiosqlite
 
 from widget import campaigns as campaigns_mod
 from widget.campaigns import Campaign
+from widget.partners import Partner
 from widget.signing import Signature
-from widget.store import Store, StoreError
+from widget.store import AuditEntry, SignatureRow, Stats, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +51,38 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX signatures_campaign_time ON signatures (campaign, signed_at);
     """,
+    """
+    CREATE TABLE operators (
+        email TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE partners (
+        code TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        contact TEXT NOT NULL DEFAULT '',
+        origins TEXT NOT NULL DEFAULT '[]',
+        link_key TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    ALTER TABLE signatures ADD COLUMN partner_opt_in INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX signatures_email_key ON signatures (email_key);
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        campaign TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    """,
 )
 
 _INSERT = """
     INSERT INTO signatures (campaign, email_key, first_name, last_name, email, country,
-                            postal_code, opt_in, partner, signed_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            postal_code, opt_in, partner, partner_opt_in, signed_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (campaign, email_key) DO NOTHING
 """
 
@@ -66,7 +94,7 @@ def _now() -> str:
 def _row(s: Signature) -> tuple:
     return (
         s.campaign, s.email_key, s.first_name, s.last_name, s.email, s.country,
-        s.postal_code, int(s.opt_in), s.partner, s.signed_at,
+        s.postal_code, int(s.opt_in), s.partner, int(s.partner_opt_in), s.signed_at,
     )  # fmt: skip
 
 
@@ -79,6 +107,7 @@ class SQLiteStore(Store):
         self.synchronous = synchronous.upper()
         self._reader: aiosqlite.Connection | None = None
         self._writer: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
         self._queue: asyncio.Queue[tuple[Signature, asyncio.Future[None]] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -90,10 +119,12 @@ class SQLiteStore(Store):
         return db
 
     async def open(self) -> None:
+        # aiosqlite's DEBUG log repeats every statement with its parameters: signer data.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         await self._writer.execute("PRAGMA journal_mode = WAL")
-        await self._migrate(self._writer)
+        await self._migrate()
         self._reader = await self._connect()
         self._task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
 
@@ -107,15 +138,29 @@ class SQLiteStore(Store):
                 await db.close()
         self._reader = self._writer = None
 
-    async def _migrate(self, db: aiosqlite.Connection) -> None:
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writing connection inside one immediate transaction, one writer at a time."""
+        db = self._writer
+        if db is None:
+            raise StoreError("the store is not open")
+        async with self._write_lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await db.rollback()
+                raise
+            await db.commit()
+
+    async def _migrate(self) -> None:
+        async with self._transaction() as db:
             await db.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
-            async with db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations") as c:
-                (current,) = await c.fetchone()
+            (current,) = await _one(db, "SELECT coalesce(max(version), 0) FROM schema_migrations")
             for version, script in enumerate(MIGRATIONS, start=1):
                 if version <= current:
                     continue
@@ -125,24 +170,23 @@ class SQLiteStore(Store):
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                     (version, _now()),
                 )
-            await db.commit()
-        except BaseException:
-            await db.rollback()
-            raise
+
+    def _read(self, sql: str, params: tuple = ()) -> aiosqlite.context.Result:
+        if self._reader is None:
+            raise StoreError("the store is not open")
+        return self._reader.execute(sql, params)
+
+    async def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
+        async with self._read(sql, params) as cursor:
+            return list(await cursor.fetchall())
 
     # Campaigns -------------------------------------------------------------------------------
 
     async def save_campaign(self, campaign: Campaign) -> bool:
         now = _now()
         config = json.dumps(campaign.to_dict(), ensure_ascii=False, sort_keys=True)
-        db = self._writer
-        assert db is not None, "store is not open"
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            async with db.execute(
-                "SELECT 1 FROM campaigns WHERE slug = ?", (campaign.slug,)
-            ) as cursor:
-                exists = await cursor.fetchone() is not None
+        async with self._transaction() as db:
+            exists = await _one(db, "SELECT 1 FROM campaigns WHERE slug = ?", (campaign.slug,))
             await db.execute(
                 """
                 INSERT INTO campaigns (slug, config, revision, created_at, updated_at)
@@ -154,29 +198,22 @@ class SQLiteStore(Store):
                 """,
                 (campaign.slug, config, now, now),
             )
-            await db.commit()
-        except BaseException:
-            await db.rollback()
-            raise
-        return not exists
+        return exists is None
 
     async def campaigns(self) -> list[tuple[Campaign, int]]:
-        async with self._read("SELECT config, signature_count FROM campaigns ORDER BY slug") as c:
-            rows = await c.fetchall()
+        rows = await self._all("SELECT config, signature_count FROM campaigns ORDER BY slug")
         return [(campaigns_mod.parse(json.loads(config)), count) for config, count in rows]
 
-    async def campaigns_revision(self) -> int:
-        async with self._read("SELECT coalesce(max(revision), 0) FROM campaigns") as c:
-            (revision,) = await c.fetchone()
-        return revision
+    async def campaigns_revision(self) -> str:
+        # Partners' origins feed the campaigns' frame-ancestors, so they count as a change.
+        rows = await self._all(
+            "SELECT (SELECT coalesce(max(revision), 0) FROM campaigns), "
+            "(SELECT count(*) || max(updated_at) FROM partners)"
+        )
+        return ":".join(str(part) for part in rows[0])
 
     async def counts(self) -> dict[str, int]:
-        async with self._read("SELECT slug, signature_count FROM campaigns") as c:
-            return dict(await c.fetchall())
-
-    def _read(self, sql: str, params: tuple = ()):
-        assert self._reader is not None, "store is not open"
-        return self._reader.execute(sql, params)
+        return dict(await self._all("SELECT slug, signature_count FROM campaigns"))
 
     # Signatures ------------------------------------------------------------------------------
 
@@ -203,28 +240,19 @@ class SQLiteStore(Store):
 
     async def _commit(self, batch: list[tuple[Signature, asyncio.Future[None]]]) -> None:
         """One transaction for the whole batch: all of it is committed, or none of it is."""
-        db = self._writer
-        assert db is not None
         by_campaign: dict[str, list[tuple]] = defaultdict(list)
         for signature, _ in batch:
             by_campaign[signature.campaign].append(_row(signature))
         added: dict[str, int] = {}
         try:
-            await db.execute("BEGIN IMMEDIATE")
-            for slug, rows in by_campaign.items():
-                before = db.total_changes
-                await db.executemany(_INSERT, rows)
-                added[slug] = db.total_changes - before
-                if added[slug]:
-                    await db.execute(
-                        "UPDATE campaigns SET signature_count = signature_count + ? WHERE slug = ?",
-                        (added[slug], slug),
-                    )
-            await db.commit()
+            async with self._transaction() as db:
+                for slug, rows in by_campaign.items():
+                    before = db.total_changes
+                    await db.executemany(_INSERT, rows)
+                    added[slug] = db.total_changes - before
+                    await _bump(db, slug, added[slug])
         except Exception as exc:
             log.error("a batch of %d signatures was not stored: %r", len(batch), exc)
-            with contextlib.suppress(Exception):
-                await db.rollback()
             for _, done in batch:
                 if not done.done():
                     done.set_exception(StoreError("the signature was not stored"))
@@ -233,3 +261,146 @@ class SQLiteStore(Store):
         for _, done in batch:
             if not done.done():
                 done.set_result(None)
+
+    async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
+        where, params = "email_key = ?", [email_key]
+        if campaign is not None:
+            where, params = where + " AND campaign = ?", [*params, campaign]
+        async with self._transaction() as db:
+            async with db.execute(
+                f"SELECT campaign, count(*) FROM signatures WHERE {where} GROUP BY campaign",  # noqa: S608
+                params,
+            ) as cursor:
+                removed = dict(await cursor.fetchall())
+            await db.execute(f"DELETE FROM signatures WHERE {where}", params)  # noqa: S608
+            for slug, n in removed.items():
+                await _bump(db, slug, -n)
+        self._notify({slug: -n for slug, n in removed.items()})
+        return removed
+
+    async def signature_rows(
+        self, campaign: str, partner: str | None = None, chunk: int = 1000
+    ) -> AsyncIterator[list[SignatureRow]]:
+        last = 0
+        where = "campaign = ? AND id > ?"
+        if partner is not None:
+            where += " AND partner = ? AND partner_opt_in = 1"
+        while True:
+            params = (campaign, last, partner) if partner is not None else (campaign, last)
+            rows = await self._all(
+                f"SELECT id, first_name, last_name, email, country, postal_code, opt_in, "  # noqa: S608
+                f"partner, partner_opt_in, signed_at FROM signatures WHERE {where} "
+                f"ORDER BY id LIMIT {int(chunk)}",
+                params,
+            )
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [SignatureRow(*row[1:]) for row in rows]
+
+    async def stats(self, campaign: str, since: str) -> Stats:
+        per_day = await self._all(
+            "SELECT substr(signed_at, 1, 10) AS day, count(*) FROM signatures "
+            "WHERE campaign = ? GROUP BY day ORDER BY day",
+            (campaign,),
+        )
+        by_country = await self._all(
+            "SELECT country, count(*) AS n FROM signatures WHERE campaign = ? "
+            "GROUP BY country ORDER BY n DESC, country",
+            (campaign,),
+        )
+        by_partner = await self._all(
+            "SELECT coalesce(partner, ''), count(*) AS n, sum(partner_opt_in) FROM signatures "
+            "WHERE campaign = ? GROUP BY partner ORDER BY n DESC, partner",
+            (campaign,),
+        )
+        (recent,) = (await self._all(
+            "SELECT count(*) FROM signatures WHERE campaign = ? AND signed_at >= ?",
+            (campaign, since),
+        ))[0]  # fmt: skip
+        return Stats(per_day, by_country, by_partner, recent)
+
+    # Partners --------------------------------------------------------------------------------
+
+    async def save_partner(self, partner: Partner) -> bool:
+        now = _now()
+        async with self._transaction() as db:
+            exists = await _one(db, "SELECT 1 FROM partners WHERE code = ?", (partner.code,))
+            await db.execute(
+                """
+                INSERT INTO partners (code, name, contact, origins, link_key, created_at,
+                                      updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (code) DO UPDATE SET
+                    name = excluded.name, contact = excluded.contact,
+                    origins = excluded.origins, link_key = excluded.link_key,
+                    updated_at = excluded.updated_at
+                """,
+                (partner.code, partner.name, partner.contact, json.dumps(partner.origins),
+                 partner.link_key, now, now),
+            )  # fmt: skip
+        return exists is None
+
+    async def partners(self) -> list[Partner]:
+        rows = await self._all(
+            "SELECT code, name, contact, origins, link_key FROM partners ORDER BY code"
+        )
+        return [
+            Partner(code, name, contact, tuple(json.loads(origins)), key)
+            for code, name, contact, origins, key in rows
+        ]
+
+    # Operators -------------------------------------------------------------------------------
+
+    async def save_operator(self, email: str, password_hash: str) -> bool:
+        async with self._transaction() as db:
+            exists = await _one(db, "SELECT 1 FROM operators WHERE email = ?", (email,))
+            await db.execute(
+                "INSERT INTO operators (email, password_hash, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
+                (email, password_hash, _now()),
+            )
+        return exists is None
+
+    async def operator_hash(self, email: str) -> str | None:
+        rows = await self._all("SELECT password_hash FROM operators WHERE email = ?", (email,))
+        return rows[0][0] if rows else None
+
+    async def operators(self) -> list[tuple[str, str]]:
+        return await self._all("SELECT email, created_at FROM operators ORDER BY email")
+
+    async def remove_operator(self, email: str) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute("DELETE FROM operators WHERE email = ?", (email,))
+            return cursor.rowcount > 0
+
+    # Audit log -------------------------------------------------------------------------------
+
+    async def audit(self, actor: str, action: str, campaign: str | None, detail: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO audit_log (at, actor, action, campaign, detail) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (_now(), actor, action, campaign, detail),
+            )
+
+    async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
+        rows = await self._all(
+            "SELECT at, actor, action, campaign, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [AuditEntry(*row) for row in rows]
+
+
+async def _one(db: aiosqlite.Connection, sql: str, params: tuple = ()) -> tuple | None:
+    async with db.execute(sql, params) as cursor:
+        return await cursor.fetchone()
+
+
+async def _bump(db: aiosqlite.Connection, slug: str, by: int) -> None:
+    """Keep the campaign's maintained count in step, in the same transaction."""
+    if by:
+        await db.execute(
+            "UPDATE campaigns SET signature_count = signature_count + ? WHERE slug = ?",
+            (by, slug),
+        )
