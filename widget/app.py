@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from widget import campaigns, urls
+from widget import auth, campaigns, urls
 from widget.counter import Counter
+from widget.partners import PartnerLinks
 from widget.registry import CampaignRegistry
 from widget.resources import resource
 from widget.security import BodyLimit, SecurityHeaders
@@ -22,7 +24,7 @@ from widget.settings import Settings
 from widget.signing import Tokens
 from widget.store import Store, open_store
 from widget.templating import Templates
-from widget.views import api, demo, embed, errors
+from widget.views import admin, api, demo, embed, errors
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,18 @@ def routes() -> list[Route | Mount]:
         Route(urls.SIGN, embed.sign, methods=["POST"], name="sign"),
         Route(urls.THANKS, embed.thanks, name="thanks"),
         Route(urls.API_CAMPAIGN, api.campaign, name="api_campaign"),
+        Route(urls.PARTNER_EXPORT, admin.partner_export, name="partner_export"),
+        Route(urls.ADMIN, admin.home, name="admin"),
+        Route(urls.ADMIN_LOGIN, admin.login, methods=["GET", "POST"]),
+        Route(urls.ADMIN_LOGOUT, admin.logout, methods=["POST"]),
+        Route(urls.ADMIN_CAMPAIGN_NEW, admin.campaign_new, methods=["GET", "POST"]),
+        Route(urls.ADMIN_CAMPAIGN, admin.campaign_edit, methods=["GET", "POST"]),
+        Route(urls.ADMIN_EXPORT, admin.export, methods=["POST"]),
+        Route(urls.ADMIN_PARTNER_LINK, admin.partner_link, methods=["POST"]),
+        Route(urls.ADMIN_PARTNERS, admin.partner_list, methods=["GET", "POST"]),
+        Route(urls.ADMIN_PARTNER_ROTATE, admin.partner_rotate, methods=["POST"]),
+        Route(urls.ADMIN_SIGNERS, admin.signers, methods=["GET", "POST"]),
+        Route(urls.ADMIN_AUDIT, admin.audit_log),
         Mount(urls.STATIC, app=StaticFiles(directory=resource("static")), name="static"),
     ]
 
@@ -76,14 +90,27 @@ def create_app(settings: Settings) -> Starlette:
         tokens=Tokens(settings.secret_key, settings.token_max_age, settings.min_fill_seconds),
         templates=Templates(urls.URLs()),
         embed_js=resource("embed.js").read_bytes(),
+        partner_links=PartnerLinks(settings.secret_key),
+        login_limiter=auth.LoginLimiter(),
     )
     app = Starlette(
         routes=routes(),
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie=auth.SESSION_COOKIE,
+                max_age=auth.SESSION_MAX_AGE,
+                path=urls.ADMIN,
+                same_site="strict",
+            ),
         ],
-        exception_handlers={HTTPException: errors.http_error},
+        exception_handlers={
+            HTTPException: errors.http_error,
+            auth.LoginRequired: lambda request, exc: auth.login_redirect(request),
+        },
         lifespan=lifespan,
     )
     app.state.service = service

@@ -1,24 +1,33 @@
-"""The petition-widget command: serve, and campaign load/list."""
+"""The petition-widget command. Every operator action in the admin has a command here too,
+so operators can automate, and recover when the web admin is down."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import getpass
 import logging
 import sys
-from collections.abc import Sequence
-from dataclasses import fields
+import tomllib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import fields, replace
+from typing import Any
 
-from widget import campaigns
+import tomli_w
+
+from widget import campaigns, exports, operators, partners, signing
 from widget.settings import ENV_PREFIX, Settings, SettingsError
-from widget.store import open_store
+from widget.store import Store, open_store
+from widget.urls import URLs
 
 
-def _database_flag(parser: argparse.ArgumentParser) -> None:
+def _database_flag(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--database",
         help=f"SQLite database file (env {ENV_PREFIX}DATABASE; default ./petition-widget.db)",
     )
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,22 +36,67 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the web service")
+    serve = _database_flag(commands.add_parser("serve", help="run the web service"))
     serve.add_argument("--host", help=f"address to listen on (env {ENV_PREFIX}HOST)")
     serve.add_argument("--port", type=int, help=f"port to listen on (env {ENV_PREFIX}PORT)")
-    _database_flag(serve)
 
-    campaign = commands.add_parser("campaign", help="manage campaigns")
-    actions = campaign.add_subparsers(dest="action", required=True, metavar="ACTION")
-    load = actions.add_parser("load", help="create or update a campaign from a TOML file")
+    group = commands.add_parser("campaign", help="manage campaigns")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    load = _database_flag(actions.add_parser("load", help="create or update from a TOML file"))
     load.add_argument("file", help="the campaign file (TOML)")
-    _database_flag(load)
-    listing = actions.add_parser("list", help="list campaigns: slug, status, count")
-    _database_flag(listing)
+    _database_flag(actions.add_parser("list", help="list campaigns: slug, status, count"))
+    dump = _database_flag(actions.add_parser("dump", help="write a campaign back out as TOML"))
+    dump.add_argument("slug")
+    dump.add_argument("-o", "--output", help="file to write (default: standard output)")
+    set_ = _database_flag(actions.add_parser("set", help="change one field of a campaign"))
+    set_.add_argument("slug")
+    set_.add_argument("field")
+    set_.add_argument("value", help='a TOML value (785, true, "text", ["a", "b"]) or plain text')
 
-    settings_help = commands.add_parser("settings", help="list every setting and its variable")
-    settings_help.set_defaults(action=None)
+    group = commands.add_parser("partner", help="manage partners")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = _database_flag(actions.add_parser("add", help="register or update a partner"))
+    add.add_argument("code")
+    add.add_argument("--name", required=True)
+    add.add_argument("--contact", default="")
+    add.add_argument("--origin", action="append", default=[], help="may embed from (repeat)")
+    _database_flag(actions.add_parser("list", help="list partners"))
+    link = _database_flag(actions.add_parser("link", help="make a partner's export link"))
+    link.add_argument("slug")
+    link.add_argument("code")
+    link.add_argument("--days", type=int, default=partners.LINK_DAYS_DEFAULT)
+    link.add_argument("--base", help="the service's public URL (default: PUBLIC_URL setting)")
+    rotate = _database_flag(actions.add_parser("rotate", help="revoke every export link"))
+    rotate.add_argument("code")
+
+    export = _database_flag(commands.add_parser("export", help="write a CSV export"))
+    export.add_argument("slug")
+    export.add_argument("--kind", choices=exports.KINDS, required=True)
+    export.add_argument("--partner", help="the partner, for --kind partner")
+    export.add_argument("--first-names", action="store_true", help="delivery: add first names")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+    group = commands.add_parser("signer", help="act on a signer's request about their data")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    delete = _database_flag(actions.add_parser("delete", help="delete a signer's signatures"))
+    delete.add_argument("--email", required=True)
+    delete.add_argument("--campaign", help="only in this campaign")
+
+    group = commands.add_parser("operator", help="manage admin accounts")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = _database_flag(actions.add_parser("add", help="add an operator or set a password"))
+    add.add_argument("email")
+    add.add_argument("--password-stdin", action="store_true", help="read the password")
+    _database_flag(actions.add_parser("list", help="list operators"))
+    remove = _database_flag(actions.add_parser("remove", help="remove an operator"))
+    remove.add_argument("email")
+
+    commands.add_parser("settings", help="list every setting and its variable")
     return parser
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why."""
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -54,13 +108,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         if args.command == "serve":
             serve(settings)
-        elif args.command == "campaign" and args.action == "load":
-            asyncio.run(load_campaign(settings, args.file))
-        elif args.command == "campaign" and args.action == "list":
-            asyncio.run(list_campaigns(settings))
         elif args.command == "settings":
             print_settings()
-    except (SettingsError, campaigns.CampaignError) as exc:
+        else:
+            handler = HANDLERS[(args.command, getattr(args, "action", None))]
+            asyncio.run(handler(settings, args))
+    except (SettingsError, campaigns.CampaignError, operators.OperatorError, CommandError) as exc:
         sys.exit(f"petition-widget: {exc}")
 
 
@@ -80,24 +133,51 @@ def serve(settings: Settings) -> None:
     )
 
 
-async def load_campaign(settings: Settings, path: str) -> None:
-    campaign = campaigns.load_file(path)  # validated before the database is touched
+@contextlib.asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[Store]:
     store = open_store(settings.database)
     await store.open()
     try:
-        created = await store.save_campaign(campaign)
+        yield store
     finally:
         await store.close()
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+async def _campaign(store: Store, slug: str) -> tuple[campaigns.Campaign, int]:
+    for campaign, count in await store.campaigns():
+        if campaign.slug == slug:
+            return campaign, count
+    raise CommandError(f"no campaign {slug!r}")
+
+
+async def _partner(store: Store, code: str) -> partners.Partner:
+    for partner in await store.partners():
+        if partner.code == code:
+            return partner
+    raise CommandError(f"no partner {code!r}")
+
+
+# Campaigns ---------------------------------------------------------------------------------------
+
+
+async def campaign_load(settings: Settings, args: argparse.Namespace) -> None:
+    campaign = campaigns.load_file(args.file)  # validated before the database is touched
+    async with _store(settings) as store:
+        old = next((c for c, _ in await store.campaigns() if c.slug == campaign.slug), None)
+        created = await store.save_campaign(campaign)
+        await store.audit(
+            _actor(), "campaign.save", campaign.slug, campaigns.describe_changes(old, campaign)
+        )
     print(f"{'created' if created else 'updated'} campaign {campaign.slug}")
 
 
-async def list_campaigns(settings: Settings) -> None:
-    store = open_store(settings.database)
-    await store.open()
-    try:
+async def campaign_list(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
         rows = await store.campaigns()
-    finally:
-        await store.close()
     if not rows:
         print("no campaigns")
         return
@@ -108,7 +188,189 @@ async def list_campaigns(settings: Settings) -> None:
         print(f"{campaign.slug:<{width}}  {campaign.status:<6}  {count:>8}  {signatures}")
 
 
+async def campaign_dump(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
+        campaign, _ = await _campaign(store, args.slug)
+    _write_text(tomli_w.dumps(campaign.to_dict(), multiline_strings=True), args.output)
+
+
+async def campaign_set(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
+        campaign, _ = await _campaign(store, args.slug)
+        if args.field == "slug":
+            raise CommandError("the slug cannot change: partners' pages use it")
+        data = {**campaign.to_dict(), args.field: _toml_value(args.value)}
+        new = campaigns.parse(data)
+        await store.save_campaign(new)
+        await store.audit(
+            _actor(), "campaign.save", new.slug, campaigns.describe_changes(campaign, new)
+        )
+    print(f"updated campaign {new.slug}: {campaigns.describe_changes(campaign, new)}")
+
+
+def _toml_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+# Partners ----------------------------------------------------------------------------------------
+
+
+async def partner_add(settings: Settings, args: argparse.Namespace) -> None:
+    partner = partners.make_partner(args.code, args.name, args.contact, args.origin)
+    async with _store(settings) as store:
+        existing = {p.code: p for p in await store.partners()}.get(partner.code)
+        if existing is not None:
+            partner = replace(partner, link_key=existing.link_key)
+        created = await store.save_partner(partner)
+        await store.audit(_actor(), "partner.save", None, partner.code)
+    print(f"{'created' if created else 'updated'} partner {partner.code}")
+
+
+async def partner_list(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
+        rows = await store.partners()
+    if not rows:
+        print("no partners")
+    for p in rows:
+        print(f"{p.code}\t{p.name}\t{p.contact}\t{' '.join(p.origins)}")
+
+
+async def partner_link(settings: Settings, args: argparse.Namespace) -> None:
+    base = args.base or settings.public_url
+    if not base:
+        raise CommandError("give --base https://… or set PETITION_WIDGET_PUBLIC_URL")
+    if not 1 <= args.days <= 90:
+        raise CommandError("--days must be from 1 to 90")
+    settings = settings.with_secret()
+    async with _store(settings) as store:
+        await _campaign(store, args.slug)
+        partner = await _partner(store, args.code)
+        token = partners.PartnerLinks(settings.secret_key).issue(args.slug, partner, args.days)
+        await store.audit(_actor(), "partner.link", args.slug, f"{partner.code}, {args.days} days")
+    print(URLs(base).partner_export(args.slug, partner.code, token))
+
+
+async def partner_rotate(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
+        partner = await _partner(store, args.code)
+        await store.save_partner(partner.with_new_link_key())
+        await store.audit(_actor(), "partner.rotate_key", None, partner.code)
+    print(f"every export link of {partner.code} is revoked")
+
+
+# Exports and signers -----------------------------------------------------------------------------
+
+
+async def export(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
+        campaign, _ = await _campaign(store, args.slug)
+        if args.kind == exports.PARTNER:
+            if not args.partner:
+                raise CommandError("--kind partner needs --partner CODE")
+            await _partner(store, args.partner)
+            body = exports.partner_csv(store, campaign, args.partner)
+        elif args.kind == exports.DELIVERY:
+            body = exports.delivery_csv(store, campaign, args.first_names)
+        else:
+            body = exports.operator_csv(store, campaign)
+        out = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+        try:
+            async for chunk in body:
+                out.write(chunk)
+        finally:
+            if args.output:
+                out.close()
+        detail = args.kind + (f" partner={args.partner}" if args.partner else "")
+        await store.audit(_actor(), "export", campaign.slug, detail)
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr)
+
+
+async def signer_delete(settings: Settings, args: argparse.Namespace) -> None:
+    try:
+        email = signing.normalise_email(args.email)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    settings = settings.with_secret()
+    async with _store(settings) as store:
+        if args.campaign:
+            await _campaign(store, args.campaign)
+        key = signing.email_key(settings.secret_key, email)
+        removed = await store.delete_signer(key, args.campaign)
+        total = sum(removed.values())
+        scope = f" in {args.campaign}" if args.campaign else ""
+        detail = f"{total} signature(s) deleted{scope}"
+        await store.audit(_actor(), "signer.delete", args.campaign, detail)
+    if not removed:
+        print("no signature with that address")
+    for slug, n in removed.items():
+        print(f"deleted {n} signature(s) in {slug}")
+
+
+# Operators ---------------------------------------------------------------------------------------
+
+
+async def operator_add(settings: Settings, args: argparse.Namespace) -> None:
+    email = operators.normalise_email(args.email)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise CommandError("the passwords do not match")
+    password_hash = operators.hash_password(password)
+    async with _store(settings) as store:
+        created = await store.save_operator(email, password_hash)
+        await store.audit(_actor(), "operator.add" if created else "operator.password", None, email)
+    print(f"{'added' if created else 'changed the password of'} operator {email}")
+
+
+async def operator_list(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
+        rows = await store.operators()
+    if not rows:
+        print("no operators")
+    for email, created in rows:
+        print(f"{email}\t{created}")
+
+
+async def operator_remove(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
+        if not await store.remove_operator(operators.normalise_email(args.email)):
+            raise CommandError(f"no operator {args.email!r}")
+        await store.audit(_actor(), "operator.remove", None, args.email)
+    print(f"removed operator {args.email}")
+
+
 def print_settings() -> None:
     for setting in fields(Settings):
         variable = ENV_PREFIX + setting.name.upper()
         print(f"{variable}\n    {setting.metadata['help']} (default: {setting.default!r})")
+
+
+def _write_text(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+HANDLERS = {
+    ("campaign", "load"): campaign_load,
+    ("campaign", "list"): campaign_list,
+    ("campaign", "dump"): campaign_dump,
+    ("campaign", "set"): campaign_set,
+    ("partner", "add"): partner_add,
+    ("partner", "list"): partner_list,
+    ("partner", "link"): partner_link,
+    ("partner", "rotate"): partner_rotate,
+    ("export", None): export,
+    ("signer", "delete"): signer_delete,
+    ("operator", "add"): operator_add,
+    ("operator", "list"): operator_list,
+    ("operator", "remove"): operator_remove,
+}

@@ -1,5 +1,6 @@
-"""The campaigns a running service knows, kept in memory and reloaded when the store says a
-campaign changed (by the CLI, the admin or another instance)."""
+"""The campaigns a running service knows (and the origins its partners embed from), kept in
+memory and reloaded when the store says one changed (by the CLI, the admin or another
+instance)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from widget.campaigns import Campaign
+from widget.partners import Partner
 from widget.store import Store
 
 
@@ -19,7 +21,9 @@ class CampaignRegistry:
         self._check_every = check_every
         self._clock = clock
         self._campaigns: dict[str, Campaign] = {}
-        self._revision = -1
+        self.partners: dict[str, Partner] = {}
+        self.partner_origins: tuple[str, ...] = ()
+        self._revision: str | None = None
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
 
@@ -35,5 +39,8 @@ class CampaignRegistry:
             revision = await self._store.campaigns_revision()
             if force or revision != self._revision:
                 self._campaigns = {c.slug: c for c, _ in await self._store.campaigns()}
+                self.partners = {p.code: p for p in await self._store.partners()}
+                origins = (o for p in self.partners.values() for o in p.origins)
+                self.partner_origins = tuple(dict.fromkeys(origins))
                 self._revision = revision
             self._checked_at = self._clock()

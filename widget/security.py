@@ -69,6 +69,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if https:  # the admin session cookie travels only over HTTPS when we are on it
+                    message["headers"] = [
+                        (k, v + b"; secure" if k == b"set-cookie" and b"secure" not in v else v)
+                        for k, v in message.get("headers", [])
+                    ]
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("Content-Security-Policy", content_security_policy())
                 headers.setdefault("X-Content-Type-Options", "nosniff")

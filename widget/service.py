@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from widget.auth import LoginLimiter
 from widget.counter import Counter
+from widget.partners import PartnerLinks
 from widget.registry import CampaignRegistry
 from widget.settings import Settings
 from widget.signing import Tokens
@@ -23,6 +25,8 @@ class Service:
     tokens: Tokens
     templates: Templates
     embed_js: bytes
+    partner_links: PartnerLinks
+    login_limiter: LoginLimiter
 
 
 def service_of(request: Request) -> Service:

@@ -15,6 +15,18 @@ COUNTER = "/c/{slug}/counter"
 SIGN = "/c/{slug}/sign"
 THANKS = "/c/{slug}/thanks"
 API_CAMPAIGN = "/api/campaigns/{slug}"
+PARTNER_EXPORT = "/c/{slug}/partners/{code}/export.csv"
+ADMIN = "/admin"
+ADMIN_LOGIN = "/admin/login"
+ADMIN_LOGOUT = "/admin/logout"
+ADMIN_CAMPAIGN_NEW = "/admin/campaigns/new"
+ADMIN_CAMPAIGN = "/admin/campaigns/{slug}"
+ADMIN_EXPORT = "/admin/campaigns/{slug}/export/{kind}"
+ADMIN_PARTNER_LINK = "/admin/campaigns/{slug}/partner-link"
+ADMIN_PARTNERS = "/admin/partners"
+ADMIN_PARTNER_ROTATE = "/admin/partners/{code}/rotate"
+ADMIN_SIGNERS = "/admin/signers"
+ADMIN_AUDIT = "/admin/audit"
 
 
 def _query(**params: str | None) -> str:
@@ -59,3 +71,19 @@ class URLs:
 
     def api_campaign(self, slug: str) -> str:
         return self.base + API_CAMPAIGN.format(slug=slug)
+
+    def partner_export(self, slug: str, code: str, token: str) -> str:
+        return self.base + PARTNER_EXPORT.format(slug=slug, code=code) + _query(token=token)
+
+    def campaign(self, slug: str) -> str:
+        """The campaign's admin page."""
+        return self.base + ADMIN_CAMPAIGN.format(slug=slug)
+
+    def export(self, slug: str, kind: str) -> str:
+        return self.base + ADMIN_EXPORT.format(slug=slug, kind=kind)
+
+    def partner_link(self, slug: str) -> str:
+        return self.base + ADMIN_PARTNER_LINK.format(slug=slug)
+
+    def partner_rotate(self, code: str) -> str:
+        return self.base + ADMIN_PARTNER_ROTATE.format(code=code)

@@ -77,6 +77,10 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT NOT NULL DEFAULT ''
     );
     """,
+    # Exports page through a campaign by id; without this each page sorted the whole campaign.
+    """
+    CREATE INDEX signatures_campaign_id ON signatures (campaign, id);
+    """,
 )
 
 _INSERT = """

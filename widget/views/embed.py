@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from widget import counter, i18n, security, signing
 from widget.campaigns import Campaign
 from widget.countries import country_choices
+from widget.partners import Partner
 from widget.service import service_of
 from widget.store import StoreError
 from widget.templating import theme_style
@@ -20,7 +21,9 @@ from widget.urls import URLs
 EMBED = "embed"
 HOSTED = "hosted"
 COUNTER = "counter"
-FORM_FIELDS = ("first_name", "last_name", "email", "country", "postal_code", "opt_in")
+FORM_FIELDS = (
+    "first_name", "last_name", "email", "country", "postal_code", "opt_in", "partner_opt_in",
+)  # fmt: skip
 MAX_FIELDS = 32
 NOT_STORED = signing.N_("We could not record your signature just now. Please try again.")
 CLOSED = signing.N_("This petition is closed.")
@@ -72,6 +75,7 @@ async def render(
         count_text=counter.sentence(count, language),
         token=service.tokens.issue(campaign.slug),
         partner=partner,
+        partner_name=_registered_name(service.campaigns.partners.get(partner or "")),
         view=view,
         values=values or {},
         errors={name: gettext(message) for name, message in (errors or {}).items()},
@@ -79,12 +83,17 @@ async def render(
         theme_css=theme_css,
     )
     framed = view in (EMBED, COUNTER)
-    ancestors = security.frame_ancestors(campaign.allowed_origins) if framed else ["'none'"]
+    embedders = [*campaign.allowed_origins, *service.campaigns.partner_origins]
+    ancestors = security.frame_ancestors(embedders) if framed else ["'none'"]
     headers = {
         "Content-Security-Policy": security.content_security_policy(ancestors, theme_hash),
         "Cache-Control": "no-store",
     }
     return HTMLResponse(html, status, headers=headers)
+
+
+def _registered_name(partner: Partner | None) -> str:
+    return partner.name if partner is not None else ""
 
 
 async def embed(request: Request) -> Response:
@@ -122,7 +131,7 @@ async def thanks(request: Request) -> Response:
     )  # fmt: skip
 
 
-def _parse_form(body: bytes) -> dict[str, str]:
+def parse_form(body: bytes) -> dict[str, str]:
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
@@ -142,7 +151,7 @@ async def sign(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return _refusal(415, "Send the form as application/x-www-form-urlencoded.", wants_json)
-    form = _parse_form(await request.body())
+    form = parse_form(await request.body())
     language = _language(request, campaign, form.get("lang", ""))
     view = EMBED if form.get("view") == EMBED else HOSTED
     partner = _partner(form.get("partner"))

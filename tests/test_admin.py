@@ -1,0 +1,264 @@
+"""The operator who sets up a campaign, brings in a partner, and exports, keeping the promise
+made to signers. Plus every guard: login, CSRF, rate limits."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from tests.conftest import count, sign, signer
+from widget import operators
+
+PASSWORD = "a long enough password"
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+async def add_operator(client, email="op@example.org"):
+    await client.app.state.service.store.save_operator(email, operators.hash_password(PASSWORD))
+
+
+async def csrf(client, path="/admin"):
+    page = await client.get(path)
+    return CSRF_RE.search(page.text).group(1)
+
+
+async def log_in(client, email="op@example.org", password=PASSWORD):
+    token = await csrf(client, "/admin/login")
+    return await client.post(
+        "/admin/login", data={"csrf": token, "email": email, "password": password}
+    )
+
+
+async def post(client, path, data=None):
+    token = await csrf(client)
+    return await client.post(path, data={"csrf": token, **(data or {})})
+
+
+NEW_CAMPAIGN = {
+    "slug": "clean-water",
+    "organisation": "Water Now",
+    "title": "Clean water for all",
+    "body": "First paragraph.\n\nSecond paragraph.",
+    "demands": "Fix the pipes\nPublish the tests",
+    "privacy_notice": "We never share your name.",
+    "counter_offset": "10",
+    "goal": "",
+    "allowed_origins": "https://waternow.example",
+    "theme_colour": "#005a9c",
+    "status": "open",
+    "language": "en",
+    "thank_you": "Thanks!",
+}
+
+
+async def test_operator_journey(client):
+    await add_operator(client)
+    assert (await log_in(client)).status_code == 303
+    home = await client.get("/admin")
+    assert "Protect peaceful protesters in Belarus" in home.text
+
+    # A second campaign, and a partner who may embed it.
+    created = await post(client, "/admin/campaigns/new", NEW_CAMPAIGN)
+    assert created.status_code == 303
+    assert created.headers["location"] == "/admin/campaigns/clean-water"
+    partner = await post(
+        client,
+        "/admin/partners",
+        {"code": "rivers", "name": "Rivers Trust", "contact": "a@rivers.example",
+         "origins": "https://rivers.example"},
+    )  # fmt: skip
+    assert partner.status_code == 303
+    embed = await client.get("/c/clean-water/embed?partner=rivers")
+    assert "Also hear from Rivers Trust" in embed.text
+    csp = embed.headers["content-security-policy"]
+    assert "https://waternow.example" in csp and "https://rivers.example" in csp
+    assert "Also hear from" not in (await client.get("/c/clean-water/embed")).text
+
+    # Readers sign through the partner, with and without its opt-in, and directly.
+    form = {"partner": "rivers"}
+    await sign(
+        client, signer(1, **form, partner_opt_in="1", last_name="Zzsurnameone"), "clean-water"
+    )
+    await sign(client, signer(2, **form, last_name="Zzsurnametwo"), "clean-water")
+    await sign(client, signer(3, last_name="Zzsurnamethree"), "clean-water")
+    assert await count(client, "clean-water") == 13
+
+    page = await client.get("/admin/campaigns/clean-water")
+    assert "Public count <strong>13</strong>" in page.text
+    assert "<svg" in page.text
+    assert 'data-partner="rivers"' in page.text  # the partner's snippet
+
+    # The partner's signed link yields only the opted-in signers.
+    made = await post(client, "/admin/campaigns/clean-water/partner-link", {"partner": "rivers"})
+    link = re.search(
+        r"(http://testserver/c/clean-water/partners/rivers/export\.csv\?token=[^<\s]+)", made.text
+    ).group(1)
+    link = link.replace("&amp;", "&")
+    anonymous = client.__class__(transport=client._transport, base_url=client.base_url)
+    partner_file = await anonymous.get(link)
+    assert partner_file.status_code == 200
+    rows = list(csv.reader(io.StringIO(partner_file.content.decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == ["Alesia1"]
+
+    # Rotating the partner's key revokes the link.
+    await post(client, "/admin/partners/rivers/rotate")
+    assert (await anonymous.get(link)).status_code == 401
+
+    # The delivery export holds no surname and no email.
+    delivery = await post(
+        client, "/admin/campaigns/clean-water/export/delivery", {"first_names": "1"}
+    )
+    assert delivery.status_code == 200
+    body = delivery.content.decode("utf-8-sig")
+    for secret in ["Zzsurname", "alesia1@", "alesia2@", "example.org", "Kavalchuk"]:
+        assert secret not in body
+    assert "Alesia1" in body
+
+    operator_file = await post(client, "/admin/campaigns/clean-water/export/operator")
+    assert "Zzsurnameone" in operator_file.content.decode("utf-8-sig")
+
+    # Deleting a signer lowers every count by one, and nothing else.
+    before_belarus = await count(client, "belarus")
+    deleted = await post(client, "/admin/signers", {"email": "ALESIA1@example.org"})
+    assert "1 in clean-water" in deleted.text
+    assert await count(client, "clean-water") == 12
+    assert await count(client, "belarus") == before_belarus
+    assert (
+        "Public count <strong>12</strong>"
+        in (await client.get("/admin/campaigns/clean-water")).text
+    )
+
+    # Every step is in the audit log, with no signer data.
+    audit = (await client.get("/admin/audit")).text
+    for action in ["campaign.save", "partner.save", "partner.link", "partner.rotate_key",
+                   "export", "signer.delete"]:  # fmt: skip
+        assert action in audit
+    assert "alesia" not in audit.lower()
+
+    logout = await post(client, "/admin/logout")
+    assert logout.status_code == 303
+    assert (await client.get("/admin")).status_code == 303
+
+
+async def test_edit_campaign_validates_at_the_field_and_saves_nothing_half_way(client):
+    await add_operator(client)
+    await log_in(client)
+    page = await client.get("/admin/campaigns/belarus")
+    assert 'name="counter_offset" value="785"' in page.text
+    bad = await post(
+        client,
+        "/admin/campaigns/belarus",
+        {**NEW_CAMPAIGN, "title": "Changed title", "counter_offset": "many"},
+    )
+    assert bad.status_code == 422
+    assert 'id="e-counter_offset"' in bad.text and "must be a whole number" in bad.text
+    assert 'value="Changed title"' in bad.text  # the input is kept
+    assert (await client.get("/api/campaigns/belarus")).json()["title"].startswith("Protect")
+
+    good = await post(
+        client, "/admin/campaigns/belarus",
+        {**NEW_CAMPAIGN, "counter_offset": "800", "allowed_origins": ""},
+    )  # fmt: skip
+    assert good.status_code == 303
+    assert await count(client) == 800
+    audit = (await client.get("/admin/audit")).text
+    assert "counter_offset: 785 -&gt; 800" in audit
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/admin"),
+        ("GET", "/admin/campaigns/new"),
+        ("GET", "/admin/campaigns/belarus"),
+        ("GET", "/admin/partners"),
+        ("GET", "/admin/signers"),
+        ("GET", "/admin/audit"),
+        ("POST", "/admin/campaigns/new"),
+        ("POST", "/admin/campaigns/belarus"),
+        ("POST", "/admin/partners"),
+        ("POST", "/admin/partners/x/rotate"),
+        ("POST", "/admin/signers"),
+        ("POST", "/admin/logout"),
+        ("POST", "/admin/campaigns/belarus/partner-link"),
+    ],
+)
+async def test_anonymous_requests_are_sent_to_log_in(client, method, path):
+    response = await client.request(method, path, data={"csrf": "x"})
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/admin/login")
+
+
+@pytest.mark.parametrize("kind", ["operator", "delivery", "partner"])
+async def test_anonymous_exports_get_401(client, kind):
+    response = await client.post(f"/admin/campaigns/belarus/export/{kind}", data={"partner": "x"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/campaigns/new", "/admin/campaigns/belarus", "/admin/partners", "/admin/signers",
+     "/admin/campaigns/belarus/export/operator", "/admin/logout"],
+)  # fmt: skip
+@pytest.mark.parametrize("token", [None, "", "forged"])
+async def test_posts_without_a_valid_csrf_token_are_refused(client, path, token):
+    await add_operator(client)
+    await log_in(client)
+    data = {"email": "someone@example.org"} if token is None else {"csrf": token}
+    response = await client.post(path, data=data)
+    assert response.status_code == 403
+    assert (await client.get("/admin")).status_code == 200  # still logged in
+
+
+async def test_login_from_another_site_is_refused(client):
+    await add_operator(client)
+    token = await csrf(client, "/admin/login")
+    response = await client.post(
+        "/admin/login",
+        data={"csrf": token, "email": "op@example.org", "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+
+
+async def test_failed_logins_say_nothing_about_the_account_and_are_limited(client):
+    await add_operator(client)
+    unknown = await log_in(client, "nobody@example.org", "whatever password")
+    wrong = await log_in(client, "op@example.org", "wrong password!!")
+    assert unknown.status_code == wrong.status_code == 401
+    assert "do not match" in unknown.text and "do not match" in wrong.text
+    for _ in range(4):
+        await log_in(client, "op@example.org", "wrong password!!")
+    limited = await log_in(client)  # even the right password waits now
+    assert limited.status_code == 429
+    assert "Too many failed attempts" in limited.text
+
+
+async def test_session_cookie_flags(client):
+    await add_operator(client)
+    response = await log_in(client)
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/admin" in cookie
+    assert "secure" not in cookie  # plain HTTP here; over HTTPS it is added
+
+
+async def test_login_redirect_never_leaves_the_admin(client):
+    await add_operator(client)
+    token = await csrf(client, "/admin/login")
+    response = await client.post(
+        "/admin/login?next=//evil.example/admin",
+        data={"csrf": token, "email": "op@example.org", "password": PASSWORD},
+    )
+    assert response.headers["location"] == "/admin"
+
+
+async def test_export_for_an_unknown_partner_or_kind_is_a_404(client):
+    await add_operator(client)
+    await log_in(client)
+    assert (
+        await post(client, "/admin/campaigns/belarus/export/partner", {"partner": "x\r\n"})
+    ).status_code == 404
+    assert (await post(client, "/admin/campaigns/belarus/export/everything")).status_code == 404

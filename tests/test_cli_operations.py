@@ -1,0 +1,136 @@
+"""Every operator action has a command: operators, dump/set, partners, exports, signers."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import tomllib
+
+import pytest
+
+from tests.conftest import signer
+from widget.cli import main
+from widget.resources import resource
+from widget.signing import accept
+from widget.store import open_store
+
+
+def run(capsys, *args: str) -> str:
+    main(list(args))
+    return capsys.readouterr().out
+
+
+@pytest.fixture
+def db(tmp_path, capsys):
+    path = str(tmp_path / "ops.db")
+    run(capsys, "campaign", "load", str(resource("campaigns") / "belarus.toml"), "--database", path)
+    return path
+
+
+def seed(db: str, forms: list[dict[str, str]]) -> None:
+    from widget.settings import Settings
+
+    secret = Settings(database=db).with_secret().secret_key
+
+    async def go():
+        store = open_store(db)
+        await store.open()
+        campaign = (await store.campaigns())[0][0]
+        for form in forms:
+            signature, errors = accept(form, campaign, secret)
+            assert not errors
+            await store.add_signature(signature)
+        await store.close()
+
+    asyncio.run(go())
+
+
+def test_operator_add_list_remove(db, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert "added operator op@example.org" in run(
+        capsys, "operator", "add", "OP@example.org", "--password-stdin", "--database", db
+    )
+    assert run(capsys, "operator", "list", "--database", db).startswith("op@example.org\t")
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    with pytest.raises(SystemExit, match="at least 12"):
+        main(["operator", "add", "x@example.org", "--password-stdin", "--database", db])
+    assert "removed" in run(capsys, "operator", "remove", "op@example.org", "--database", db)
+    assert run(capsys, "operator", "list", "--database", db) == "no operators\n"
+    with pytest.raises(SystemExit, match="no operator"):
+        main(["operator", "remove", "op@example.org", "--database", db])
+
+
+def test_dump_round_trips(db, capsys, tmp_path):
+    dumped = run(capsys, "campaign", "dump", "belarus", "--database", db)
+    data = tomllib.loads(dumped)
+    assert data["counter_offset"] == 785 and data["slug"] == "belarus"
+    path = tmp_path / "again.toml"
+    path.write_text(dumped)
+    run(capsys, "campaign", "load", str(path), "--database", db)
+    assert run(capsys, "campaign", "dump", "belarus", "--database", db) == dumped
+
+
+def test_set_changes_one_field_and_validates(db, capsys):
+    assert "counter_offset: 785 -> 900" in run(
+        capsys, "campaign", "set", "belarus", "counter_offset", "900", "--database", db
+    )
+    run(capsys, "campaign", "set", "belarus", "status", "closed", "--database", db)
+    assert run(capsys, "campaign", "list", "--database", db).splitlines()[1].split()[:3] == [
+        "belarus", "closed", "900",
+    ]  # fmt: skip
+    with pytest.raises(SystemExit, match="counter_offset: must be a whole number"):
+        main(["campaign", "set", "belarus", "counter_offset", "lots", "--database", db])
+    with pytest.raises(SystemExit, match="slug cannot change"):
+        main(["campaign", "set", "belarus", "slug", "other", "--database", db])
+    with pytest.raises(SystemExit, match="no campaign"):
+        main(["campaign", "set", "nope", "status", "open", "--database", db])
+
+
+def test_partner_commands_and_exports(db, capsys, tmp_path):
+    run(capsys, "partner", "add", "diaspora", "--name", "Diaspora Org",
+        "--origin", "https://diaspora.example", "--database", db)  # fmt: skip
+    assert "diaspora\tDiaspora Org" in run(capsys, "partner", "list", "--database", db)
+    link = run(capsys, "partner", "link", "belarus", "diaspora", "--base",
+               "https://petitions.example.org", "--database", db)  # fmt: skip
+    assert link.startswith("https://petitions.example.org/c/belarus/partners/diaspora/export.csv?")
+    with pytest.raises(SystemExit, match="PUBLIC_URL"):
+        main(["partner", "link", "belarus", "diaspora", "--database", db])
+
+    seed(db, [
+        signer(1, partner="diaspora", partner_opt_in="1", last_name="Zzsurnameone"),
+        signer(2, partner="diaspora", last_name="Zzsurnametwo"),
+        signer(3, last_name="Zzsurnamethree"),
+    ])  # fmt: skip
+    out = tmp_path / "partner.csv"
+    main(["export", "belarus", "--kind", "partner", "--partner", "diaspora", "-o", str(out),
+          "--database", db])  # fmt: skip
+    rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    assert [r[1] for r in rows[1:]] == ["Zzsurnameone"]
+
+    delivery = tmp_path / "delivery.csv"
+    main(["export", "belarus", "--kind", "delivery", "--first-names", "-o", str(delivery),
+          "--database", db])  # fmt: skip
+    text = delivery.read_bytes().decode("utf-8-sig")
+    assert "Zzsurname" not in text and "@" not in text
+
+    operator = tmp_path / "operator.csv"
+    main(["export", "belarus", "--kind", "operator", "-o", str(operator), "--database", db])
+    assert operator.read_bytes().decode("utf-8-sig").count("Zzsurname") == 3
+    with pytest.raises(SystemExit, match="needs --partner"):
+        main(["export", "belarus", "--kind", "partner", "--database", db])
+
+
+def test_signer_delete(db, capsys):
+    seed(db, [signer(1), signer(2)])
+    assert "deleted 1 signature(s) in belarus" in run(
+        capsys, "signer", "delete", "--email", " ALESIA1@example.org", "--database", db
+    )
+    assert run(capsys, "campaign", "list", "--database", db).splitlines()[1].split() == [
+        "belarus", "open", "786", "1",
+    ]  # fmt: skip
+    assert "no signature" in run(
+        capsys, "signer", "delete", "--email", "alesia1@example.org", "--database", db
+    )
+    with pytest.raises(SystemExit, match="valid email"):
+        main(["signer", "delete", "--email", "nonsense", "--database", db])
