@@ -11,12 +11,19 @@ from typing import Any
 import httpx
 import pytest
 
+from widget import sealing
 from widget.app import create_app
+from widget.campaigns import Campaign
 from widget.settings import Settings
+from widget.signing import accept
 
 BASE = "http://testserver"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 TOKEN_RE = re.compile(r'name="token" value="([^"]+)"')
+# The operator's key pair for tests: the app seals to the public half, tests open with both.
+TEST_PRIVATE_KEY, TEST_PUBLIC_KEY = sealing.generate_keypair()
+OPENER = sealing.Opener(sealing.private_key(TEST_PRIVATE_KEY))
+SEALER = sealing.Sealer(sealing.public_key(TEST_PUBLIC_KEY))
 
 ClientFactory = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -26,6 +33,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "database": str(tmp_path / "petition-widget.db"),
         "secret_key": TEST_SECRET,
         "min_fill_seconds": 0.0,
+        "public_key": TEST_PUBLIC_KEY,
     }
     values.update(overrides)
     return Settings(**values)
@@ -90,3 +98,10 @@ async def sign(
 async def count(client: httpx.AsyncClient, slug: str = "belarus") -> int:
     response = await client.get(f"/api/campaigns/{slug}")
     return response.json()["count"]
+
+
+def sealed_signature(form: dict[str, str], campaign: Campaign, secret: str = TEST_SECRET):
+    """A valid form, accepted and sealed as the sign handler would store it."""
+    signature, errors = accept(form, campaign, secret)
+    assert not errors, errors
+    return SEALER.seal(signature)

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from tests.conftest import count, sign, signer
-from widget import operators
+from tests.conftest import OPENER, count, sign, signer
+from widget import exports, operators, sealing
 
 PASSWORD = "a long enough password"
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
@@ -54,7 +54,13 @@ NEW_CAMPAIGN = {
 }
 
 
-async def test_operator_journey(client):
+def opened(content: bytes, opener) -> list[list[str]]:
+    lines = content.decode("utf-8").splitlines(keepends=True)
+    text = "".join(exports.decrypt_csv(lines, opener))
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
+async def test_operator_journey(client, tmp_path):
     await add_operator(client)
     assert (await log_in(client)).status_code == 303
     home = await client.get("/admin")
@@ -64,11 +70,12 @@ async def test_operator_journey(client):
     created = await post(client, "/admin/campaigns/new", NEW_CAMPAIGN)
     assert created.status_code == 303
     assert created.headers["location"] == "/admin/campaigns/clean-water"
+    partner_private, partner_public = sealing.generate_keypair()
     partner = await post(
         client,
         "/admin/partners",
         {"code": "rivers", "name": "Rivers Trust", "contact": "a@rivers.example",
-         "origins": "https://rivers.example"},
+         "origins": "https://rivers.example", "public_key": partner_public},
     )  # fmt: skip
     assert partner.status_code == 303
     embed = await client.get("/c/clean-water/embed?partner=rivers")
@@ -100,7 +107,8 @@ async def test_operator_journey(client):
     anonymous = client.__class__(transport=client._transport, base_url=client.base_url)
     partner_file = await anonymous.get(link)
     assert partner_file.status_code == 200
-    rows = list(csv.reader(io.StringIO(partner_file.content.decode("utf-8-sig"))))
+    assert b"Alesia" not in partner_file.content  # sealed: only the partner can read it
+    rows = opened(partner_file.content, sealing.Opener(sealing.private_key(partner_private)))
     assert [r[0] for r in rows[1:]] == ["Alesia1"]
 
     # Rotating the partner's key revokes the link.
@@ -108,17 +116,18 @@ async def test_operator_journey(client):
     assert (await anonymous.get(link)).status_code == 401
 
     # The delivery export holds no surname and no email.
-    delivery = await post(
-        client, "/admin/campaigns/clean-water/export/delivery", {"first_names": "1"}
-    )
+    delivery = await post(client, "/admin/campaigns/clean-water/export/delivery")
     assert delivery.status_code == 200
     body = delivery.content.decode("utf-8-sig")
     for secret in ["Zzsurname", "alesia1@", "alesia2@", "example.org", "Kavalchuk"]:
         assert secret not in body
-    assert "Alesia1" in body
+    assert "Total signatures,13" in body
 
+    # The operator's file comes sealed; the operator's private key opens it.
     operator_file = await post(client, "/admin/campaigns/clean-water/export/operator")
-    assert "Zzsurnameone" in operator_file.content.decode("utf-8-sig")
+    assert b"Zzsurname" not in operator_file.content
+    rows = opened(operator_file.content, OPENER)
+    assert sorted(r[1] for r in rows[1:]) == ["Zzsurnameone", "Zzsurnamethree", "Zzsurnametwo"]
 
     # Deleting a signer lowers every count by one, and nothing else.
     before_belarus = await count(client, "belarus")

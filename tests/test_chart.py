@@ -10,11 +10,10 @@ from datetime import date, timedelta
 import pytest
 from markupsafe import Markup
 
-from tests.conftest import signer
+from tests.conftest import sealed_signature, signer
 from widget.campaigns import load_file
 from widget.chart import EMPTY, per_day_svg
 from widget.resources import resource
-from widget.signing import accept
 from widget.store import open_store
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -121,9 +120,7 @@ async def test_chart_from_a_real_store(tmp_path):
     try:
         await store.save_campaign(campaign)
         for i in range(3):
-            signature, errors = accept(signer(i), campaign, "k" * 40)
-            assert not errors
-            await store.add_signature(signature)
+            await store.add_signature(sealed_signature(signer(i), campaign))
         stats = await store.stats(campaign.slug, since="")
     finally:
         await store.close()

@@ -10,6 +10,7 @@ import tomllib
 import pytest
 
 from tests.conftest import signer
+from widget import sealing
 from widget.cli import main
 from widget.resources import resource
 from widget.signing import accept
@@ -29,9 +30,11 @@ def db(tmp_path, capsys):
 
 
 def seed(db: str, forms: list[dict[str, str]]) -> None:
+    """Signatures as the server stores them, sealed to the key made beside the database."""
     from widget.settings import Settings
 
     secret = Settings(database=db).with_secret().secret_key
+    sealer = sealing.Sealer(sealing.operator_public_key(None, db))
 
     async def go():
         store = open_store(db)
@@ -40,7 +43,7 @@ def seed(db: str, forms: list[dict[str, str]]) -> None:
         for form in forms:
             signature, errors = accept(form, campaign, secret)
             assert not errors
-            await store.add_signature(signature)
+            await store.add_signature(sealer.seal(signature))
         await store.close()
 
     asyncio.run(go())
@@ -102,23 +105,27 @@ def test_partner_commands_and_exports(db, capsys, tmp_path):
         signer(2, partner="diaspora", last_name="Zzsurnametwo"),
         signer(3, last_name="Zzsurnamethree"),
     ])  # fmt: skip
+    key = str(sealing.key_paths(db)[1])
+    with pytest.raises(SystemExit, match="give --private-key"):
+        main(["export", "belarus", "--kind", "operator", "--database", db])
     out = tmp_path / "partner.csv"
     main(["export", "belarus", "--kind", "partner", "--partner", "diaspora", "-o", str(out),
-          "--database", db])  # fmt: skip
+          "--private-key", key, "--database", db])  # fmt: skip
     rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     assert [r[1] for r in rows[1:]] == ["Zzsurnameone"]
 
     delivery = tmp_path / "delivery.csv"
     main(["export", "belarus", "--kind", "delivery", "--first-names", "-o", str(delivery),
-          "--database", db])  # fmt: skip
+          "--private-key", key, "--database", db])  # fmt: skip
     text = delivery.read_bytes().decode("utf-8-sig")
     assert "Zzsurname" not in text and "@" not in text
 
     operator = tmp_path / "operator.csv"
-    main(["export", "belarus", "--kind", "operator", "-o", str(operator), "--database", db])
+    main(["export", "belarus", "--kind", "operator", "-o", str(operator), "--private-key", key,
+          "--database", db])  # fmt: skip
     assert operator.read_bytes().decode("utf-8-sig").count("Zzsurname") == 3
     with pytest.raises(SystemExit, match="needs --partner"):
-        main(["export", "belarus", "--kind", "partner", "--database", db])
+        main(["export", "belarus", "--kind", "partner", "--private-key", key, "--database", db])
 
 
 def test_signer_delete(db, capsys):

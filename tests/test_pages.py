@@ -187,13 +187,12 @@ async def test_counter_counts_signatures_from_another_writer_within_its_lifetime
     async with client_factory(counter_cache_seconds=0) as client:
         await sign(client, signer(1))
         # A second store on the same file (another process or instance) adds one.
-        from widget.signing import accept
+        from tests.conftest import sealed_signature
         from widget.store import open_store
 
         other = open_store(str(tmp_path / "petition-widget.db"))
         await other.open()
         campaign = await client.app.state.service.campaigns.get("belarus")
-        signature, _ = accept(signer(2), campaign, "k" * 40)
-        await other.add_signature(signature)
+        await other.add_signature(sealed_signature(signer(2), campaign))
         await other.close()
         assert await count(client) == 787

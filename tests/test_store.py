@@ -9,10 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import count, sign, signer
+from tests.conftest import count, sealed_signature, sign, signer
 from widget.campaigns import load_file
 from widget.resources import resource
-from widget.signing import accept
 from widget.store import StoreError, open_store
 from widget.store.sqlite import MIGRATIONS
 
@@ -29,10 +28,7 @@ async def store(tmp_path):
 
 
 def signature(n: int, email: str | None = None, campaign=BELARUS):
-    form = signer(n, **({"email": email} if email else {}))
-    result, errors = accept(form, campaign, "k" * 40)
-    assert not errors
-    return result
+    return sealed_signature(signer(n, **({"email": email} if email else {})), campaign)
 
 
 async def test_migrations_run_once_and_reopen_keeps_data(tmp_path):

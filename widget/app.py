@@ -16,8 +16,10 @@ from starlette.staticfiles import StaticFiles
 from widget import auth, campaigns, urls
 from widget.counter import Counter
 from widget.partners import PartnerLinks
+from widget.ratelimit import SignLimiter
 from widget.registry import CampaignRegistry
 from widget.resources import resource
+from widget.sealing import Sealer, operator_public_key
 from widget.security import BodyLimit, SecurityHeaders
 from widget.service import Service
 from widget.settings import Settings
@@ -48,6 +50,7 @@ def routes() -> list[Route | Mount]:
         Route(urls.ADMIN_CAMPAIGN, admin.campaign_edit, methods=["GET", "POST"]),
         Route(urls.ADMIN_EXPORT, admin.export, methods=["POST"]),
         Route(urls.ADMIN_PARTNER_LINK, admin.partner_link, methods=["POST"]),
+        Route(urls.ADMIN_REVIEW, admin.review_action, methods=["POST"]),
         Route(urls.ADMIN_PARTNERS, admin.partner_list, methods=["GET", "POST"]),
         Route(urls.ADMIN_PARTNER_ROTATE, admin.partner_rotate, methods=["POST"]),
         Route(urls.ADMIN_SIGNERS, admin.signers, methods=["GET", "POST"]),
@@ -81,6 +84,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await store.close()
+            await service.sign_limiter.close()
 
     service = Service(
         settings=settings,
@@ -91,7 +95,9 @@ def create_app(settings: Settings) -> Starlette:
         templates=Templates(urls.URLs()),
         embed_js=resource("embed.js").read_bytes(),
         partner_links=PartnerLinks(settings.secret_key),
+        sealer=Sealer(operator_public_key(settings.public_key, settings.database)),
         login_limiter=auth.LoginLimiter(),
+        sign_limiter=SignLimiter.from_settings(settings),
     )
     app = Starlette(
         routes=routes(),

@@ -50,6 +50,7 @@ class Campaign:
     language: str = "en"
     video_title: str = ""
     video_url: str = ""
+    hold_for_review: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -159,6 +160,9 @@ def parse(data: dict[str, Any]) -> Campaign:
     ask_postal = data.get("ask_postal_code", False)
     if not isinstance(ask_postal, bool):
         raise CampaignError("ask_postal_code", "must be true or false")
+    hold = data.get("hold_for_review", False)
+    if not isinstance(hold, bool):
+        raise CampaignError("hold_for_review", "must be true or false")
 
     language = data.get("language", "en")
     if language not in LANGUAGES:
@@ -179,6 +183,7 @@ def parse(data: dict[str, Any]) -> Campaign:
         allowed_origins=origins,
         theme_colour=colour.lower(),
         ask_postal_code=ask_postal,
+        hold_for_review=hold,
         language=language,
         video_url=video_url,
         **texts,
@@ -198,7 +203,9 @@ def load_file(path: str | Path) -> Campaign:
 
 
 # Settings whose values the audit log records; texts are named, not quoted.
-AUDITED_AS_VALUES = ("status", "counter_offset", "goal", "language", "allowed_origins")
+AUDITED_AS_VALUES = (
+    "status", "counter_offset", "goal", "language", "allowed_origins", "hold_for_review",
+)  # fmt: skip
 
 
 def describe_changes(old: Campaign | None, new: Campaign) -> str:

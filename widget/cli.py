@@ -16,7 +16,7 @@ from typing import Any
 
 import tomli_w
 
-from widget import campaigns, exports, operators, partners, signing
+from widget import campaigns, exports, operators, partners, review, sealing, signing
 from widget.settings import ENV_PREFIX, Settings, SettingsError
 from widget.store import Store, open_store
 from widget.urls import URLs
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--contact", default="")
     add.add_argument("--origin", action="append", default=[], help="may embed from (repeat)")
+    add.add_argument("--public-key", default="", help="the partner's own public key (base64)")
     _database_flag(actions.add_parser("list", help="list partners"))
     link = _database_flag(actions.add_parser("link", help="make a partner's export link"))
     link.add_argument("slug")
@@ -69,7 +70,46 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = _database_flag(actions.add_parser("rotate", help="revoke every export link"))
     rotate.add_argument("code")
 
+    purge = _database_flag(
+        commands.add_parser("purge", help="remove a closed campaign's personal data")
+    )
+    purge.set_defaults(action=None)
+    purge.add_argument("slug")
+    purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+
+    release = _database_flag(
+        commands.add_parser("release", help="count signatures held for review")
+    )
+    release.set_defaults(action=None)
+    release.add_argument("slug")
+
+    invalidate = _database_flag(
+        commands.add_parser("invalidate", help="uncount a flood: by partner, time or domain")
+    )
+    invalidate.set_defaults(action=None)
+    invalidate.add_argument("slug")
+    invalidate.add_argument("--partner")
+    invalidate.add_argument("--since", help="from this time (ISO 8601, UTC unless given)")
+    invalidate.add_argument("--until", help="up to this time")
+    invalidate.add_argument("--email-domain")
+
+    keys = commands.add_parser("keys", help="the key pair that seals personal data")
+    actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    generate = actions.add_parser("generate", help="write a new key pair (run it on your machine)")
+    generate.add_argument("--out", default=".", help="folder for the two key files")
+    generate.add_argument("--name", default="operator", help="file name prefix")
+
+    seal = _database_flag(commands.add_parser("seal", help="seal rows stored before sealing"))
+    seal.set_defaults(action=None)
+
+    decrypt = commands.add_parser("decrypt", help="open a sealed export with a private key")
+    decrypt.set_defaults(action=None)
+    decrypt.add_argument("file", help="a sealed CSV export from the admin or a partner link")
+    decrypt.add_argument("--private-key", required=True, help="the private key file")
+    decrypt.add_argument("-o", "--output", help="file to write (default: standard output)")
+
     export = _database_flag(commands.add_parser("export", help="write a CSV export"))
+    export.add_argument("--private-key", help="the operator's private key file (names, emails)")
     export.add_argument("slug")
     export.add_argument("--kind", choices=exports.KINDS, required=True)
     export.add_argument("--partner", help="the partner, for --kind partner")
@@ -110,10 +150,21 @@ def main(argv: Sequence[str] | None = None) -> None:
             serve(settings)
         elif args.command == "settings":
             print_settings()
+        elif args.command == "keys":
+            generate_keys(args)
+        elif args.command == "decrypt":
+            decrypt(args)
         else:
             handler = HANDLERS[(args.command, getattr(args, "action", None))]
             asyncio.run(handler(settings, args))
-    except (SettingsError, campaigns.CampaignError, operators.OperatorError, CommandError) as exc:
+    except (
+        SettingsError,
+        campaigns.CampaignError,
+        operators.OperatorError,
+        sealing.SealingKeyError,
+        review.ReviewError,
+        CommandError,
+    ) as exc:
         sys.exit(f"petition-widget: {exc}")
 
 
@@ -219,7 +270,9 @@ def _toml_value(raw: str) -> Any:
 
 
 async def partner_add(settings: Settings, args: argparse.Namespace) -> None:
-    partner = partners.make_partner(args.code, args.name, args.contact, args.origin)
+    partner = partners.make_partner(
+        args.code, args.name, args.contact, args.origin, args.public_key
+    )
     async with _store(settings) as store:
         existing = {p.code: p for p in await store.partners()}.get(partner.code)
         if existing is not None:
@@ -265,28 +318,102 @@ async def partner_rotate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def export(settings: Settings, args: argparse.Namespace) -> None:
+    needs_key = args.kind != exports.DELIVERY or args.first_names
+    if needs_key and not args.private_key:
+        raise CommandError(
+            "names and emails are sealed: give --private-key FILE (the operator's private key) "
+            "to open them; the delivery export without --first-names needs no key"
+        )
+    opener = sealing.Opener(sealing.read_private_key(args.private_key)) if needs_key else None
     async with _store(settings) as store:
         campaign, _ = await _campaign(store, args.slug)
         if args.kind == exports.PARTNER:
             if not args.partner:
                 raise CommandError("--kind partner needs --partner CODE")
             await _partner(store, args.partner)
-            body = exports.partner_csv(store, campaign, args.partner)
+            body = exports.partner_csv(store, campaign, args.partner, opener)
         elif args.kind == exports.DELIVERY:
-            body = exports.delivery_csv(store, campaign, args.first_names)
+            body = exports.delivery_csv(store, campaign, opener)
         else:
-            body = exports.operator_csv(store, campaign)
-        out = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
-        try:
+            body = exports.operator_csv(store, campaign, opener)
+        with _output(args.output) as out:
             async for chunk in body:
                 out.write(chunk)
-        finally:
-            if args.output:
-                out.close()
         detail = args.kind + (f" partner={args.partner}" if args.partner else "")
         await store.audit(_actor(), "export", campaign.slug, detail)
-    if args.output:
-        print(f"wrote {args.output}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _output(path: str | None):
+    if not path:
+        yield sys.stdout.buffer
+        return
+    with open(path, "wb") as handle:
+        yield handle
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def decrypt(args: argparse.Namespace) -> None:
+    opener = sealing.Opener(sealing.read_private_key(args.private_key))
+    try:
+        source = open(args.file, encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
+    with source, _output(args.output) as out:
+        for text in exports.decrypt_csv(source, opener):
+            out.write(text.encode())
+
+
+def generate_keys(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    private, public = sealing.generate_keypair()
+    folder = Path(args.out)
+    private_path = folder / f"{args.name}-private.key"
+    public_path = folder / f"{args.name}-public.key"
+    try:
+        sealing.write_key(private_path, private, private=True)
+        sealing.write_key(public_path, public, private=False)
+    except FileExistsError as exc:
+        raise CommandError(f"{exc.filename} exists already; nothing was overwritten") from None
+    print(f"private key: {private_path} (keep it off the server; back it up)")
+    print(f"public key:  {public_path}")
+    print(f"on the server: {ENV_PREFIX}PUBLIC_KEY={public}")
+
+
+async def seal_rows(settings: Settings, args: argparse.Namespace) -> None:
+    key = sealing.operator_public_key(settings.public_key, settings.database)
+    async with _store(settings) as store:
+        sealed = await store.seal_legacy_rows(sealing.Sealer(key))
+        await store.audit(_actor(), "seal", None, f"{sealed} row(s) sealed")
+    print(f"sealed {sealed} row(s); no plaintext name or email is left in the database")
+
+
+async def purge(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
+        campaign, _ = await _campaign(store, args.slug)
+        purged = await review.purge(store, campaign, args.older_than)
+        detail = f"{purged} signature(s) older than {args.older_than} days"
+        await store.audit(_actor(), "purge", campaign.slug, detail)
+    print(f"removed the personal data of {purged} signature(s); the counts are kept")
+
+
+async def release(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
+        campaign, _ = await _campaign(store, args.slug)
+        released = await store.release_held(campaign.slug)
+        await store.audit(_actor(), "release", campaign.slug, f"{released} signature(s)")
+    print(f"released {released} signature(s) held for review")
+
+
+async def invalidate(settings: Settings, args: argparse.Namespace) -> None:
+    which = review.parse_invalidation(args.partner, args.since, args.until, args.email_domain)
+    settings = settings.with_secret()
+    async with _store(settings) as store:
+        campaign, _ = await _campaign(store, args.slug)
+        n = await review.invalidate(store, campaign, settings.secret_key, which)
+        await store.audit(_actor(), "invalidate", campaign.slug, f"{n} by {which.describe()}")
+    print(f"invalidated {n} signature(s)")
 
 
 async def signer_delete(settings: Settings, args: argparse.Namespace) -> None:
@@ -369,6 +496,10 @@ HANDLERS = {
     ("partner", "link"): partner_link,
     ("partner", "rotate"): partner_rotate,
     ("export", None): export,
+    ("seal", None): seal_rows,
+    ("purge", None): purge,
+    ("release", None): release,
+    ("invalidate", None): invalidate,
     ("signer", "delete"): signer_delete,
     ("operator", "add"): operator_add,
     ("operator", "list"): operator_list,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from widget.campaigns import CampaignError, parse_origin
+from widget.sealing import SealingKeyError
+from widget.sealing import public_key as sealing_key
 from widget.signing import PARTNER_RE
 
 LINK_SALT = "petition-widget.partner-export"
@@ -26,6 +28,7 @@ class Partner:
     contact: str = ""
     origins: tuple[str, ...] = ()
     link_key: str = ""
+    public_key: str = ""  # the partner's own key: opted-in signers are sealed to it too
 
     def with_new_link_key(self) -> Partner:
         """The same partner with a fresh key: every export link made before stops working."""
@@ -33,7 +36,11 @@ class Partner:
 
 
 def make_partner(
-    code: str, name: str, contact: str = "", origins: list[str] | None = None
+    code: str,
+    name: str,
+    contact: str = "",
+    origins: list[str] | None = None,
+    public_key: str = "",
 ) -> Partner:
     """Validate a partner's fields; raises CampaignError naming the field."""
     code = code.strip()
@@ -50,7 +57,14 @@ def make_partner(
     clean = tuple(dict.fromkeys(parse_origin(o, "origins") for o in (origins or []) if o.strip()))
     if "*" in clean:
         raise CampaignError("origins", "must name origins; * is not allowed for a partner")
-    return Partner(code=code, name=name, contact=contact, origins=clean).with_new_link_key()
+    public_key = public_key.strip()
+    if public_key:
+        try:
+            sealing_key(public_key)
+        except SealingKeyError as exc:
+            raise CampaignError("public_key", str(exc)) from None
+    partner = Partner(code=code, name=name, contact=contact, origins=clean, public_key=public_key)
+    return partner.with_new_link_key()
 
 
 def _fingerprint(partner: Partner) -> str:

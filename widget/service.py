@@ -9,7 +9,9 @@ from starlette.requests import Request
 from widget.auth import LoginLimiter
 from widget.counter import Counter
 from widget.partners import PartnerLinks
+from widget.ratelimit import SignLimiter
 from widget.registry import CampaignRegistry
+from widget.sealing import Sealer
 from widget.settings import Settings
 from widget.signing import Tokens
 from widget.store import Store
@@ -26,7 +28,9 @@ class Service:
     templates: Templates
     embed_js: bytes
     partner_links: PartnerLinks
+    sealer: Sealer
     login_limiter: LoginLimiter
+    sign_limiter: SignLimiter
 
 
 def service_of(request: Request) -> Service:

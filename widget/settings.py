@@ -58,6 +58,13 @@ class Settings:
         "run and kept in a file beside the database (NAME.secret-key); back that file up with "
         "the database, and give every instance the same key.",
     )
+    public_key: str | None = _setting(
+        None,
+        "The operator's public key (base64, from `petition-widget keys generate`): names, "
+        "emails and postal codes are sealed to it. Default: a key pair made beside the "
+        "database on first run (NAME.operator-public.key and NAME.operator-private.key); "
+        "move the private one off the server.",
+    )
     public_url: str | None = _setting(
         None,
         "The service's public origin (https://petitions.example.org) when it runs behind a "
@@ -80,6 +87,16 @@ class Settings:
     )
     access_log: bool = _setting(
         False, "Write uvicorn's access log. It names client addresses, so it is off by default."
+    )
+    rate_limits: str = _setting(
+        "client=30/10 minutes;campaign=6000/minute",
+        "Signing limits: attempts per client address (generous, for readers who share an "
+        "office or campus address) and signatures per campaign; `off` for load tests.",
+    )
+    rate_limit_storage: str = _setting(
+        "memory://",
+        "Where the signing limits are counted: memory:// for one instance, "
+        "redis://HOST:PORT/DB when several instances share one database.",
     )
 
     @classmethod

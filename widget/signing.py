@@ -70,6 +70,7 @@ class Signature:
     partner: str | None
     partner_opt_in: bool
     email_key: bytes
+    domain_key: bytes
     signed_at: str
 
 
@@ -106,6 +107,12 @@ def email_key(secret: str, email: str) -> bytes:
     """Keyed hash of a normalised email: the duplicate check never needs the address itself."""
     key = hmac.new(secret.encode(), DEDUPE_CONTEXT, hashlib.sha256).digest()
     return hmac.new(key, email.encode(), hashlib.sha256).digest()
+
+
+def domain_key(secret: str, email: str) -> bytes:
+    """Keyed hash of an address's domain, so a flood from one domain can be invalidated
+    without keeping the domain itself."""
+    return email_key(secret, "domain:" + email.rpartition("@")[2])
 
 
 def normalise_email(raw: str) -> str:
@@ -190,6 +197,7 @@ def accept(
         partner=partner,
         partner_opt_in=partner is not None and form.get("partner_opt_in", "").lower() in _TRUE,
         email_key=email_key(secret, values["email"]),
+        domain_key=domain_key(secret, values["email"]),
         signed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     ), {}
 

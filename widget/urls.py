@@ -23,6 +23,7 @@ ADMIN_CAMPAIGN_NEW = "/admin/campaigns/new"
 ADMIN_CAMPAIGN = "/admin/campaigns/{slug}"
 ADMIN_EXPORT = "/admin/campaigns/{slug}/export/{kind}"
 ADMIN_PARTNER_LINK = "/admin/campaigns/{slug}/partner-link"
+ADMIN_REVIEW = "/admin/campaigns/{slug}/review/{action}"
 ADMIN_PARTNERS = "/admin/partners"
 ADMIN_PARTNER_ROTATE = "/admin/partners/{code}/rotate"
 ADMIN_SIGNERS = "/admin/signers"
@@ -87,3 +88,6 @@ class URLs:
 
     def partner_rotate(self, code: str) -> str:
         return self.base + ADMIN_PARTNER_ROTATE.format(code=code)
+
+    def review(self, slug: str, action: str) -> str:
+        return self.base + ADMIN_REVIEW.format(slug=slug, action=action)

@@ -9,22 +9,21 @@ from typing import NamedTuple
 
 from widget.campaigns import Campaign
 from widget.partners import Partner
-from widget.signing import Signature
+from widget.sealing import SealedSignature, Sealer
 
 # Called after a commit with (campaign slug, signatures added), before anyone is answered.
 AddedListener = Callable[[str, int], None]
 
 
 class SignatureRow(NamedTuple):
-    first_name: str
-    last_name: str
-    email: str
+    sealed: bytes | None  # personal fields sealed to the operator's key
+    partner_sealed: bytes | None  # and to the partner's, when it has a key and they opted in
     country: str
-    postal_code: str
     opt_in: int
     partner: str | None
     partner_opt_in: int
     signed_at: str
+    legacy: dict[str, str] | None = None  # plaintext of a row written before sealing
 
 
 class Stats(NamedTuple):
@@ -32,6 +31,7 @@ class Stats(NamedTuple):
     by_country: list[tuple[str, int]]
     by_partner: list[tuple[str, int, int]]  # (code or "", signatures, opted in to partner)
     last_24h: int
+    held: int = 0  # stored but held for review, not counted
 
 
 class AuditEntry(NamedTuple):
@@ -81,7 +81,7 @@ class Store(ABC):
         """Signatures per campaign slug, read from the maintained counters."""
 
     @abstractmethod
-    async def add_signature(self, signature: Signature) -> None:
+    async def add_signature(self, signature: SealedSignature) -> None:
         """Store a signature; returns once it is committed. A duplicate (same campaign and
         email key) is an ordinary outcome: nothing is added and nothing is raised."""
 
@@ -89,6 +89,32 @@ class Store(ABC):
     async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
         """Delete a signer's signatures (in one campaign, or all); the counts drop with them.
         Returns the number deleted per campaign."""
+
+    @abstractmethod
+    async def seal_legacy_rows(self, sealer: Sealer) -> int:
+        """Seal every row stored in plaintext (from before sealing); returns how many."""
+
+    @abstractmethod
+    async def unsealed_count(self) -> int: ...
+
+    @abstractmethod
+    async def purge(self, campaign: str, before: str) -> int:
+        """Remove the personal data of signatures older than `before`; counts stay."""
+
+    @abstractmethod
+    async def release_held(self, campaign: str) -> int:
+        """Count the signatures held for review; returns how many."""
+
+    @abstractmethod
+    async def invalidate(
+        self,
+        campaign: str,
+        partner: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        domain_key: bytes | None = None,
+    ) -> int:
+        """Mark matching signatures invalid and uncount them; returns how many."""
 
     @abstractmethod
     def signature_rows(

@@ -17,7 +17,7 @@ import aiosqlite
 from widget import campaigns as campaigns_mod
 from widget.campaigns import Campaign
 from widget.partners import Partner
-from widget.signing import Signature
+from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
 from widget.store import AuditEntry, SignatureRow, Stats, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -81,24 +81,38 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX signatures_campaign_id ON signatures (campaign, id);
     """,
+    # Personal data sealed to the operator's key (and an opted-in partner's); the plaintext
+    # columns stay for rows written before, until `petition-widget seal` converts them.
+    """
+    ALTER TABLE signatures ADD COLUMN sealed BLOB;
+    ALTER TABLE signatures ADD COLUMN partner_sealed BLOB;
+    ALTER TABLE signatures ADD COLUMN domain_key BLOB;
+    ALTER TABLE signatures ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE signatures ADD COLUMN invalid INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE partners ADD COLUMN public_key TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 _INSERT = """
-    INSERT INTO signatures (campaign, email_key, first_name, last_name, email, country,
-                            postal_code, opt_in, partner, partner_opt_in, signed_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO signatures (campaign, email_key, domain_key, sealed, partner_sealed,
+                            first_name, last_name, email, postal_code,
+                            country, opt_in, partner, partner_opt_in, signed_at, held)
+    VALUES (?, ?, ?, ?, ?, '', '', '', '', ?, ?, ?, ?, ?, ?)
     ON CONFLICT (campaign, email_key) DO NOTHING
 """
+_Pending = tuple[SealedSignature, "asyncio.Future[None]"]
+# A signature counts once it is neither held for review nor invalidated.
+COUNTED = "held = 0 AND invalid = 0"
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _row(s: Signature) -> tuple:
+def _row(s: SealedSignature) -> tuple:
     return (
-        s.campaign, s.email_key, s.first_name, s.last_name, s.email, s.country,
-        s.postal_code, int(s.opt_in), s.partner, int(s.partner_opt_in), s.signed_at,
+        s.campaign, s.email_key, s.domain_key, s.sealed, s.partner_sealed, s.country,
+        int(s.opt_in), s.partner, int(s.partner_opt_in), s.signed_at, int(s.held),
     )  # fmt: skip
 
 
@@ -112,7 +126,9 @@ class SQLiteStore(Store):
         self._reader: aiosqlite.Connection | None = None
         self._writer: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
-        self._queue: asyncio.Queue[tuple[Signature, asyncio.Future[None]] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[SealedSignature, asyncio.Future[None]] | None] = (
+            asyncio.Queue()
+        )
         self._task: asyncio.Task[None] | None = None
 
     async def _connect(self) -> aiosqlite.Connection:
@@ -120,6 +136,8 @@ class SQLiteStore(Store):
         await db.execute("PRAGMA busy_timeout = 10000")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute(f"PRAGMA synchronous = {self.synchronous}")
+        # Deleted and purged personal data is overwritten, not left in free pages.
+        await db.execute("PRAGMA secure_delete = ON")
         return db
 
     async def open(self) -> None:
@@ -221,7 +239,7 @@ class SQLiteStore(Store):
 
     # Signatures ------------------------------------------------------------------------------
 
-    async def add_signature(self, signature: Signature) -> None:
+    async def add_signature(self, signature: SealedSignature) -> None:
         if self._task is None or self._task.done():
             raise StoreError("the store is not accepting signatures")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -242,19 +260,22 @@ class SQLiteStore(Store):
                 batch.append(nxt)
             await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[Signature, asyncio.Future[None]]]) -> None:
+    async def _commit(self, batch: list[_Pending]) -> None:
         """One transaction for the whole batch: all of it is committed, or none of it is."""
-        by_campaign: dict[str, list[tuple]] = defaultdict(list)
-        for signature, _ in batch:
-            by_campaign[signature.campaign].append(_row(signature))
-        added: dict[str, int] = {}
+        added: dict[str, int] = defaultdict(int)
         try:
+            # Inside the try: whatever fails, every request in the batch gets its answer.
+            groups: dict[tuple[str, bool], list[tuple]] = defaultdict(list)
+            for signature, _ in batch:
+                groups[signature.campaign, signature.held].append(_row(signature))
             async with self._transaction() as db:
-                for slug, rows in by_campaign.items():
+                for (slug, held), rows in groups.items():
                     before = db.total_changes
                     await db.executemany(_INSERT, rows)
-                    added[slug] = db.total_changes - before
-                    await _bump(db, slug, added[slug])
+                    if not held:  # held signatures are stored, not counted, until released
+                        added[slug] += db.total_changes - before
+                for slug, n in added.items():
+                    await _bump(db, slug, n)
         except Exception as exc:
             log.error("a batch of %d signatures was not stored: %r", len(batch), exc)
             for _, done in batch:
@@ -272,57 +293,161 @@ class SQLiteStore(Store):
             where, params = where + " AND campaign = ?", [*params, campaign]
         async with self._transaction() as db:
             async with db.execute(
-                f"SELECT campaign, count(*) FROM signatures WHERE {where} GROUP BY campaign",  # noqa: S608
+                f"SELECT campaign, count(*), sum({COUNTED}) FROM signatures WHERE {where} "
+                "GROUP BY campaign",
                 params,
             ) as cursor:
-                removed = dict(await cursor.fetchall())
-            await db.execute(f"DELETE FROM signatures WHERE {where}", params)  # noqa: S608
-            for slug, n in removed.items():
-                await _bump(db, slug, -n)
-        self._notify({slug: -n for slug, n in removed.items()})
-        return removed
+                rows = await cursor.fetchall()
+            await db.execute(f"DELETE FROM signatures WHERE {where}", params)
+            for slug, _, counted in rows:
+                await _bump(db, slug, -counted)
+        self._notify({slug: -counted for slug, _, counted in rows})
+        return {slug: n for slug, n, _ in rows}
+
+    async def seal_legacy_rows(self, sealer: Sealer, chunk: int = 500) -> int:
+        sealed = 0
+        while True:
+            async with self._transaction() as db:
+                async with db.execute(
+                    "SELECT id, first_name, last_name, email, postal_code FROM signatures "
+                    "WHERE sealed IS NULL LIMIT ?",
+                    (chunk,),
+                ) as cursor:
+                    rows = await cursor.fetchall()
+                await db.executemany(
+                    "UPDATE signatures SET sealed = ?, first_name = '', last_name = '', "
+                    "email = '', postal_code = '' WHERE id = ?",
+                    [
+                        (
+                            sealer.seal_personal(dict(zip(PERSONAL_FIELDS, row[1:], strict=True))),
+                            row[0],
+                        )
+                        for row in rows
+                    ],
+                )
+            sealed += len(rows)
+            if len(rows) < chunk:
+                break
+        await self._compact()
+        return sealed
+
+    async def unsealed_count(self) -> int:
+        rows = await self._all("SELECT count(*) FROM signatures WHERE sealed IS NULL")
+        return rows[0][0]
+
+    async def purge(self, campaign: str, before: str) -> int:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE signatures SET sealed = NULL, partner_sealed = NULL, domain_key = NULL, "
+                "email_key = randomblob(32), first_name = '', last_name = '', email = '', "
+                "postal_code = '' WHERE campaign = ? AND signed_at <= ? "
+                "AND (sealed IS NOT NULL OR email != '')",
+                (campaign, before),
+            )
+            purged = cursor.rowcount
+        await self._compact()
+        return purged
+
+    async def release_held(self, campaign: str) -> int:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE signatures SET held = 0 WHERE campaign = ? AND held = 1 AND invalid = 0",
+                (campaign,),
+            )
+            released = cursor.rowcount
+            await _bump(db, campaign, released)
+        self._notify({campaign: released})
+        return released
+
+    async def invalidate(
+        self,
+        campaign: str,
+        partner: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        domain_key: bytes | None = None,
+    ) -> int:
+        where, params = ["campaign = ?", "invalid = 0"], [campaign]
+        for clause, value in (
+            ("partner = ?", partner), ("signed_at >= ?", since), ("signed_at < ?", until),
+            ("domain_key = ?", domain_key),
+        ):  # fmt: skip
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        condition = " AND ".join(where)
+        async with self._transaction() as db:
+            (counted,) = await _one(
+                db,
+                f"SELECT coalesce(sum(held = 0), 0) FROM signatures WHERE {condition}",
+                tuple(params),
+            )
+            cursor = await db.execute(
+                f"UPDATE signatures SET invalid = 1 WHERE {condition}",
+                params,
+            )
+            invalidated = cursor.rowcount
+            await _bump(db, campaign, -counted)
+        self._notify({campaign: -counted})
+        return invalidated
+
+    async def _compact(self) -> None:
+        """Rewrite the file so no page keeps an old copy of what was sealed or purged."""
+        async with self._write_lock:
+            assert self._writer is not None
+            for statement in (
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+                "VACUUM",
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+            ):
+                async with self._writer.execute(statement) as cursor:
+                    await cursor.fetchall()  # a statement left unfinished would block VACUUM
 
     async def signature_rows(
         self, campaign: str, partner: str | None = None, chunk: int = 1000
     ) -> AsyncIterator[list[SignatureRow]]:
         last = 0
-        where = "campaign = ? AND id > ?"
+        where = f"campaign = ? AND id > ? AND {COUNTED}"
         if partner is not None:
             where += " AND partner = ? AND partner_opt_in = 1"
         while True:
             params = (campaign, last, partner) if partner is not None else (campaign, last)
             rows = await self._all(
-                f"SELECT id, first_name, last_name, email, country, postal_code, opt_in, "  # noqa: S608
-                f"partner, partner_opt_in, signed_at FROM signatures WHERE {where} "
-                f"ORDER BY id LIMIT {int(chunk)}",
+                "SELECT id, sealed, partner_sealed, country, opt_in, partner, partner_opt_in, "
+                "signed_at, first_name, last_name, email, postal_code FROM signatures "
+                f"WHERE {where} ORDER BY id LIMIT {int(chunk)}",
                 params,
             )
             if not rows:
                 return
             last = rows[-1][0]
-            yield [SignatureRow(*row[1:]) for row in rows]
+            yield [_signature_row(row) for row in rows]
 
     async def stats(self, campaign: str, since: str) -> Stats:
         per_day = await self._all(
             "SELECT substr(signed_at, 1, 10) AS day, count(*) FROM signatures "
-            "WHERE campaign = ? GROUP BY day ORDER BY day",
+            f"WHERE campaign = ? AND {COUNTED} GROUP BY day ORDER BY day",
             (campaign,),
         )
         by_country = await self._all(
-            "SELECT country, count(*) AS n FROM signatures WHERE campaign = ? "
-            "GROUP BY country ORDER BY n DESC, country",
+            "SELECT country, count(*) AS n FROM signatures "
+            f"WHERE campaign = ? AND {COUNTED} GROUP BY country ORDER BY n DESC, country",
             (campaign,),
         )
         by_partner = await self._all(
             "SELECT coalesce(partner, ''), count(*) AS n, sum(partner_opt_in) FROM signatures "
-            "WHERE campaign = ? GROUP BY partner ORDER BY n DESC, partner",
+            f"WHERE campaign = ? AND {COUNTED} GROUP BY partner ORDER BY n DESC, partner",
             (campaign,),
         )
         (recent,) = (await self._all(
-            "SELECT count(*) FROM signatures WHERE campaign = ? AND signed_at >= ?",
+            f"SELECT count(*) FROM signatures WHERE campaign = ? AND signed_at >= ? AND {COUNTED}",
             (campaign, since),
         ))[0]  # fmt: skip
-        return Stats(per_day, by_country, by_partner, recent)
+        (held,) = (await self._all(
+            "SELECT count(*) FROM signatures WHERE campaign = ? AND held = 1 AND invalid = 0",
+            (campaign,),
+        ))[0]  # fmt: skip
+        return Stats(per_day, by_country, by_partner, recent, held)
 
     # Partners --------------------------------------------------------------------------------
 
@@ -332,26 +457,26 @@ class SQLiteStore(Store):
             exists = await _one(db, "SELECT 1 FROM partners WHERE code = ?", (partner.code,))
             await db.execute(
                 """
-                INSERT INTO partners (code, name, contact, origins, link_key, created_at,
-                                      updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO partners (code, name, contact, origins, link_key, public_key,
+                                      created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (code) DO UPDATE SET
                     name = excluded.name, contact = excluded.contact,
                     origins = excluded.origins, link_key = excluded.link_key,
-                    updated_at = excluded.updated_at
+                    public_key = excluded.public_key, updated_at = excluded.updated_at
                 """,
                 (partner.code, partner.name, partner.contact, json.dumps(partner.origins),
-                 partner.link_key, now, now),
+                 partner.link_key, partner.public_key, now, now),
             )  # fmt: skip
         return exists is None
 
     async def partners(self) -> list[Partner]:
         rows = await self._all(
-            "SELECT code, name, contact, origins, link_key FROM partners ORDER BY code"
+            "SELECT code, name, contact, origins, link_key, public_key FROM partners ORDER BY code"
         )
         return [
-            Partner(code, name, contact, tuple(json.loads(origins)), key)
-            for code, name, contact, origins, key in rows
+            Partner(code, name, contact, tuple(json.loads(origins)), key, public_key)
+            for code, name, contact, origins, key, public_key in rows
         ]
 
     # Operators -------------------------------------------------------------------------------
@@ -394,6 +519,15 @@ class SQLiteStore(Store):
             (limit,),
         )
         return [AuditEntry(*row) for row in rows]
+
+
+def _signature_row(row: tuple) -> SignatureRow:
+    _, sealed, partner_sealed, country, opt_in, partner, partner_opt_in, signed_at = row[:8]
+    # Rows written before sealing keep their plaintext until `petition-widget seal`.
+    legacy = None if sealed is not None else dict(zip(PERSONAL_FIELDS, row[8:], strict=True))
+    return SignatureRow(
+        sealed, partner_sealed, country, opt_in, partner, partner_opt_in, signed_at, legacy
+    )
 
 
 async def _one(db: aiosqlite.Connection, sql: str, params: tuple = ()) -> tuple | None:

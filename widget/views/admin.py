@@ -12,7 +12,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from widget import auth, campaigns, chart, exports, operators, partners, security, signing, urls
+from widget import (
+    auth,
+    campaigns,
+    chart,
+    exports,
+    operators,
+    partners,
+    review,
+    security,
+    signing,
+    urls,
+)  # fmt: skip
 from widget.campaigns import Campaign, CampaignError
 from widget.countries import country_choices
 from widget.service import Service, service_of
@@ -128,6 +139,7 @@ def _campaign_data(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]
     data["language"] = form.get("language", "en")
     data["theme_colour"] = form.get("theme_colour", "")
     data["ask_postal_code"] = form.get("ask_postal_code") == "1"
+    data["hold_for_review"] = form.get("hold_for_review") == "1"
     return data
 
 
@@ -180,6 +192,7 @@ async def _campaign_page(
     error: CampaignError | None = None,
     status: int = 200,
     link: str = "",
+    notice: str = "",
 ) -> Response:
     service = service_of(request)
     stats = await service.store.stats(campaign.slug, _hours_ago(24))
@@ -191,7 +204,7 @@ async def _campaign_page(
         error=error, stats=stats, signatures=signatures, public=public, partners=partner_list,
         chart=chart.per_day_svg(stats.per_day, f"Signatures per day: {campaign.title}"),
         country_names=dict(country_choices("en")), saved=request.query_params.get("saved"),
-        link=link, kinds=exports.KINDS,
+        link=link, kinds=exports.KINDS, notice=notice,
     )  # fmt: skip
 
 
@@ -216,12 +229,14 @@ async def export(request: Request) -> Response:
     service = service_of(request)
     kind = request.path_params["kind"]
     today = datetime.now(UTC).date()
+    # The server cannot open sealed names and emails: the operator and partner files come
+    # sealed, for `petition-widget decrypt --private-key` on the operator's own machine.
     if kind == exports.OPERATOR:
-        body = exports.operator_csv(service.store, campaign)
+        body = exports.sealed_csv(service.store, campaign)
     elif kind == exports.DELIVERY:
-        body = exports.delivery_csv(service.store, campaign, form.get("first_names") == "1")
+        body = exports.delivery_csv(service.store, campaign)
     elif kind == exports.PARTNER and await _partner(service, form.get("partner", "")):
-        body = exports.partner_csv(service.store, campaign, form["partner"])
+        body = exports.sealed_csv(service.store, campaign, only_partner=form["partner"])
     else:
         raise HTTPException(404)
     detail = kind + (f" partner={form['partner']}" if kind == exports.PARTNER else "")
@@ -259,10 +274,14 @@ async def partner_export(request: Request) -> Response:
     token = request.query_params.get("token", "")
     if not service.partner_links.check(token, campaign.slug, partner):
         raise HTTPException(401, "This export link is not valid, or it has expired.")
+    if not partner.public_key:
+        raise HTTPException(
+            409, "This partner has registered no key, so the organisation sends its export."
+        )
     await service.store.audit(f"partner:{code}", "export", campaign.slug, "partner via link")
     today = datetime.now(UTC).date()
     return _csv(
-        exports.partner_csv(service.store, campaign, code),
+        exports.sealed_csv(service.store, campaign, partner_to=code),
         exports.filename(campaign.slug, exports.PARTNER, today, code),
     )
 
@@ -280,7 +299,7 @@ async def partner_list(request: Request) -> Response:
     try:
         partner = partners.make_partner(
             form.get("code", ""), form.get("name", ""), form.get("contact", ""),
-            form.get("origins", "").split(),
+            form.get("origins", "").split(), form.get("public_key", ""),
         )  # fmt: skip
     except CampaignError as exc:
         rows = await service.store.partners()
@@ -324,6 +343,34 @@ async def signers(request: Request) -> Response:
     detail = f"{total} signature(s) deleted" + (f" in {scope}" if scope else "")
     await service.store.audit(who, "signer.delete", scope, detail)
     return _page(request, "admin/signers.html", result=removed, error="")
+
+
+async def review_action(request: Request) -> Response:
+    """Release held signatures, invalidate a flood, or purge a closed campaign's data."""
+    campaign = await campaign_or_404(request)
+    who, form = await _guarded_post(request)
+    service = service_of(request)
+    action = request.path_params["action"]
+    try:
+        if action == "release":
+            n = await service.store.release_held(campaign.slug)
+            detail = f"{n} signature(s)"
+        elif action == "invalidate":
+            which = review.parse_invalidation(
+                form.get("partner"), form.get("since"), form.get("until"), form.get("email_domain")
+            )
+            n = await review.invalidate(service.store, campaign, service.settings.secret_key, which)
+            detail = f"{n} by {which.describe()}"
+        elif action == "purge":
+            days = int(form["days"]) if form.get("days", "").isdigit() else -1
+            n = await review.purge(service.store, campaign, days)
+            detail = f"{n} signature(s) older than {days} days"
+        else:
+            raise HTTPException(404)
+    except review.ReviewError as exc:
+        return await _campaign_page(request, campaign, status=422, notice=str(exc))
+    await service.store.audit(who, action, campaign.slug, detail)
+    return await _campaign_page(request, campaign, notice=f"{action}: {detail}.")
 
 
 async def audit_log(request: Request) -> Response:

@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from widget import counter, i18n, security, signing
+from widget import counter, i18n, ratelimit, security, signing
 from widget.campaigns import Campaign
 from widget.countries import country_choices
 from widget.partners import Partner
@@ -148,6 +148,9 @@ async def sign(request: Request) -> Response:
     wants_json = "application/json" in request.headers.get("accept", "")
     if not security.origin_allowed(request, service.settings.public_url):
         return _refusal(403, FOREIGN_ORIGIN, wants_json)
+    # Every attempt counts against its client, junk included, so a flood of junk is limited
+    # too. The 429 waits until the form is read, so the page keeps what the reader typed.
+    wait = await service.sign_limiter.attempt(ratelimit.client_address(request))
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return _refusal(415, "Send the form as application/x-www-form-urlencoded.", wants_json)
@@ -174,6 +177,8 @@ async def sign(request: Request) -> Response:
             status=status, values=values, errors=errors,
         )  # fmt: skip
 
+    if wait:
+        return _retry_after(await again(429, {"form": wait.message}), wait)
     if not campaign.is_open:
         return await again(403, {"form": CLOSED})
     refused = signing.screen(form, service.tokens, campaign.slug)
@@ -182,8 +187,16 @@ async def sign(request: Request) -> Response:
     signature, errors = signing.accept(form, campaign, service.settings.secret_key)
     if signature is None:
         return await again(422, errors)
+    # Per campaign only valid signatures count, so junk from one client cannot lock a campaign.
+    wait = await service.sign_limiter.admit(campaign.slug)
+    if wait:
+        return _retry_after(await again(429, {"form": wait.message}), wait)
+    registered = service.campaigns.partners.get(signature.partner or "")
+    sealed = service.sealer.seal(
+        signature, registered.public_key if registered else "", held=campaign.hold_for_review
+    )
     try:
-        await service.store.add_signature(signature)
+        await service.store.add_signature(sealed)
     except StoreError:
         return await again(503, {"form": NOT_STORED})
 
@@ -195,6 +208,11 @@ async def sign(request: Request) -> Response:
     return RedirectResponse(
         URLs().thanks(campaign.slug, lang=language, partner=partner, view=view), 303
     )
+
+
+def _retry_after(response: Response, wait: ratelimit.Wait) -> Response:
+    response.headers["Retry-After"] = str(wait.retry_after)
+    return response
 
 
 def _refusal(status: int, message: str, wants_json: bool) -> Response:

@@ -1,0 +1,75 @@
+"""Holding signatures for review, releasing them, invalidating floods, and purging personal
+data once a campaign is over: the rules shared by the admin and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from widget import signing
+from widget.campaigns import CLOSED, Campaign
+from widget.store import Store
+
+
+class ReviewError(ValueError):
+    """A review action cannot be done as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Invalidation:
+    partner: str | None = None
+    since: str | None = None
+    until: str | None = None
+    email_domain: str | None = None
+
+    def describe(self) -> str:
+        parts = [f"{k}={v}" for k, v in vars(self).items() if v]
+        return ", ".join(parts)
+
+
+def _instant(raw: str | None, name: str) -> str | None:
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ReviewError(f"{name}: expected a date or time like 2026-11-24T10:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_invalidation(
+    partner: str | None, since: str | None, until: str | None, email_domain: str | None
+) -> Invalidation:
+    """Validate an invalidation; at least one filter, so a slip never voids a campaign."""
+    try:
+        partner = signing.normalise_partner((partner or "").strip() or None)
+    except ValueError:
+        raise ReviewError("partner: not a partner code") from None
+    domain = (email_domain or "").strip().lower().lstrip("@") or None
+    if domain is not None and ("." not in domain or "@" in domain or " " in domain):
+        raise ReviewError("email_domain: expected a domain like example.org")
+    chosen = Invalidation(partner, _instant(since, "since"), _instant(until, "until"), domain)
+    if not chosen.describe():
+        raise ReviewError("name a partner, a time window or an email domain")
+    return chosen
+
+
+async def invalidate(store: Store, campaign: Campaign, secret: str, which: Invalidation) -> int:
+    domain_key = (
+        signing.domain_key(secret, "x@" + which.email_domain) if which.email_domain else None
+    )
+    return await store.invalidate(
+        campaign.slug, which.partner, which.since, which.until, domain_key
+    )
+
+
+async def purge(store: Store, campaign: Campaign, older_than_days: int) -> int:
+    """Remove the personal data of a closed campaign's signatures older than N days."""
+    if campaign.status != CLOSED:
+        raise ReviewError("only a closed campaign can be purged: close it first")
+    if older_than_days < 0:
+        raise ReviewError("--older-than must be 0 days or more")
+    before = datetime.now(UTC) - timedelta(days=older_than_days)
+    return await store.purge(campaign.slug, before.strftime("%Y-%m-%dT%H:%M:%SZ"))
