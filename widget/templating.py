@@ -36,12 +36,6 @@ class Templates:
     def render(self, name: str, language: str, **context: Any) -> str:
         return self._envs[language].get_template(name).render(**context)
 
-    def gettext(self, language: str) -> Any:
-        return self._envs[language].globals["gettext"]
-
-    def ngettext(self, language: str) -> Any:
-        return self._envs[language].globals["ngettext"]
-
 
 @cache
 def theme_style(colour: str) -> tuple[str, str]:

@@ -62,7 +62,7 @@ async def render(
 ) -> HTMLResponse:
     service = service_of(request)
     count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
-    gettext = service.templates.gettext(language)
+    gettext = i18n.translations(language).gettext
     theme_css, theme_hash = theme_style(campaign.theme_colour)
     html = service.templates.render(
         template,
@@ -150,7 +150,7 @@ async def sign(request: Request) -> Response:
 
     async def again(status: int, errors: dict[str, str]) -> Response:
         if wants_json:
-            gettext = service.templates.gettext(language)
+            gettext = i18n.translations(language).gettext
             return JSONResponse(
                 {
                     "ok": False,
