@@ -90,6 +90,9 @@ class SQLiteStore(Store):
         return db
 
     async def open(self) -> None:
+        # aiosqlite's debug log repeats every statement with its parameters: names and
+        # addresses. Keep it at INFO, whatever level the application logs at.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         await self._writer.execute("PRAGMA journal_mode = WAL")
