@@ -24,7 +24,9 @@ FORM_FIELDS = ("first_name", "last_name", "email", "country", "postal_code", "op
 MAX_FIELDS = 32
 NOT_STORED = signing.N_("We could not record your signature just now. Please try again.")
 CLOSED = signing.N_("This petition is closed.")
-FOREIGN_ORIGIN = "Form posts from other sites are refused."
+FOREIGN_ORIGIN = signing.N_("Form posts from other sites are refused.")
+NOT_URLENCODED = signing.N_("Send the form as application/x-www-form-urlencoded.")
+UNREADABLE = signing.N_("The form could not be read.")
 
 
 async def campaign_or_404(request: Request) -> Campaign:
@@ -126,7 +128,7 @@ def _parse_form(body: bytes) -> dict[str, str]:
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
-        raise HTTPException(400, "The form could not be read.") from None
+        raise HTTPException(400, UNREADABLE) from None
     form: dict[str, str] = {}
     for name, value in pairs:
         form.setdefault(name, value)  # the first value of a repeated field counts
@@ -138,10 +140,10 @@ async def sign(request: Request) -> Response:
     campaign = await campaign_or_404(request)
     wants_json = "application/json" in request.headers.get("accept", "")
     if not security.origin_allowed(request, service.settings.public_url):
-        return _refusal(403, FOREIGN_ORIGIN, wants_json)
+        return _refusal(403, FOREIGN_ORIGIN, wants_json, _language(request, campaign))
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        return _refusal(415, "Send the form as application/x-www-form-urlencoded.", wants_json)
+        return _refusal(415, NOT_URLENCODED, wants_json, _language(request, campaign))
     form = _parse_form(await request.body())
     language = _language(request, campaign, form.get("lang", ""))
     view = EMBED if form.get("view") == EMBED else HOSTED
@@ -188,7 +190,9 @@ async def sign(request: Request) -> Response:
     )
 
 
-def _refusal(status: int, message: str, wants_json: bool) -> Response:
+def _refusal(status: int, message: str, wants_json: bool, language: str) -> Response:
+    """A request refused before its form is read. The error page translates the message."""
     if wants_json:
-        return JSONResponse({"ok": False, "errors": {"form": message}}, status)
+        text = i18n.translations(language).gettext(message)
+        return JSONResponse({"ok": False, "errors": {"form": text}}, status)
     raise HTTPException(status, message)
