@@ -246,3 +246,75 @@ async def test_not_found_page_in_each_language(client, language, title, text):
     assert page.status_code == 404
     assert title in page.text and text in page.text
     assert f'<html lang="{language}"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "texts"),
+    [
+        (
+            "fr",
+            "Protégez les manifestants pacifiques au Bélarus",
+            [
+                "Nous appelons le ministre de l’Intérieur de la République du Bélarus à\xa0:",
+                "<li>Mettre fin immédiatement à la répression policière violente",
+                "Des centaines de milliers de Bélarussiennes et de Bélarussiens",
+                "les noms complets ne seront pas transmis aux autorités bélarussiennes",
+                "VIDÉO\xa0: Des centaines de femmes interpellées",
+                "Amnesty International Canada",  # the organisation keeps its name
+            ],
+        ),
+        (
+            "be",
+            "Абараніце мірных пратэстоўцаў у Беларусі",
+            [
+                "Мы заклікаем міністра ўнутраных спраў Рэспублікі Беларусь:",
+                "<li>Неадкладна спыніць гвалтоўныя рэпрэсіі міліцыі",
+                "поўныя імёны не будуць перададзеныя беларускім уладам",
+            ],
+        ),
+        (
+            "ru",
+            "Защитите мирных протестующих в Беларуси",
+            [
+                "Мы призываем министра внутренних дел Республики Беларусь:",
+                "<li>Немедленно прекратить жестокие репрессии милиции",
+                "полные имена не будут переданы белорусским властям",
+            ],
+        ),
+    ],
+)
+async def test_the_campaign_in_each_language(client, language, title, texts):
+    hosted = (await client.get(f"/c/belarus?lang={language}")).text
+    assert f'<h1 class="pw-title">{title}</h1>' in hosted
+    for text in texts:
+        assert text in hosted, text
+    assert "Protect peaceful protesters" not in hosted
+    assert "Immediately end" not in hosted
+    for frame in ["embed", "counter"]:
+        assert title in (await client.get(f"/c/belarus/{frame}?lang={language}")).text
+
+
+async def test_an_untranslated_text_falls_back_to_the_campaigns_language(client):
+    service = client.app.state.service
+    campaign = await service.campaigns.get("belarus")
+    partial = {"fr": replace(campaign.translations["fr"], tagline="", demands=())}
+    await service.store.save_campaign(replace(campaign, translations=partial))
+    await service.campaigns.reload(force=True)
+    french = (await client.get("/c/belarus?lang=fr")).text
+    assert "Protégez les manifestants pacifiques au Bélarus" in french
+    assert "Stop police using brutal violence in the streets and in detention" in french
+    assert "Immediately end the violent police crackdown" in french
+    russian = (await client.get("/c/belarus?lang=ru")).text  # no Russian texts any more
+    assert "Protect peaceful protesters in Belarus" in russian
+    assert "785 человек присоединились к акции" in russian
+
+
+async def test_translations_survive_the_store(client):
+    service = client.app.state.service
+    campaign = await service.campaigns.get("belarus")
+    assert set(campaign.translations) == {"fr", "be", "ru"}
+    stored = [c for c, _ in await service.store.campaigns() if c.slug == "belarus"]
+    assert stored == [campaign]
+    assert campaign.content("fr").body[0].startswith("Le monde est sous le choc")
+    assert len(campaign.content("ru").demands) == 3
+    assert campaign.content("en").title == "Protect peaceful protesters in Belarus"

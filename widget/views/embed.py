@@ -70,6 +70,7 @@ async def render(
         template,
         language,
         campaign=campaign,
+        content=campaign.content(language),
         count=count,
         count_text=counter.sentence(count, language),
         token=service.tokens.issue(campaign.slug),
