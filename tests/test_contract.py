@@ -48,6 +48,7 @@ def test_url_builder():
     assert urls.sign("belarus") == "https://petitions.example.org/c/belarus/sign"
     assert urls.api_campaign("belarus") == "https://petitions.example.org/api/campaigns/belarus"
     assert URLs().hosted("belarus", lang="be") == "/c/belarus?lang=be"
+    assert URLs().home(lang="fr") == "/?lang=fr"
 
 
 def test_embed_js_builds_the_pinned_iframe_urls():

@@ -17,6 +17,7 @@ from babel.numbers import format_decimal
 from tests.conftest import fresh_token, sign, signer
 from widget import counter, i18n
 from widget.campaigns import LANGUAGES
+from widget.countries import country_choices, sort_key
 
 ROOT = Path(__file__).parent.parent
 TRANSLATED = [language for language in LANGUAGES if language != "en"]  # English is the source
@@ -318,3 +319,55 @@ async def test_translations_survive_the_store(client):
     assert campaign.content("fr").body[0].startswith("Le monde est sous le choc")
     assert len(campaign.content("ru").demands) == 3
     assert campaign.content("en").title == "Protect peaceful protesters in Belarus"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_html_lang_and_dir(client, language):
+    for path in ["/", "/c/belarus", "/c/belarus/embed", "/c/belarus/counter", "/c/nope"]:
+        html = (await client.get(f"{path}?lang={language}")).text
+        assert f'<html lang="{language}" dir="ltr">' in html, path
+
+
+def test_direction_follows_cldr():
+    assert [i18n.direction(language) for language in LANGUAGES] == ["ltr"] * 4
+    assert i18n.direction("ar") == i18n.direction("he") == "rtl"
+
+
+@pytest.mark.parametrize(
+    ("language", "belarus", "in_order"),
+    [
+        ("en", "Belarus", ["Afghanistan", "Åland Islands", "Albania", "Zimbabwe"]),
+        ("fr", "Biélorussie", ["Danemark", "Égypte", "Espagne", "États-Unis", "Fidji"]),
+        ("fr", "Biélorussie", ["Hongrie", "Île Bouvet", "Îles Caïmans", "Inde", "Italie"]),
+        ("be", "Беларусь", ["Зімбабвэ", "Індыя", "Італія", "Казахстан", "Японія"]),
+        ("ru", "Беларусь", ["Италия", "Йемен", "Казахстан", "Япония"]),
+    ],
+)
+async def test_countries_in_the_readers_language_and_order(client, language, belarus, in_order):
+    names = [name for _, name in country_choices(language)]
+    assert names == sorted(names, key=lambda name: sort_key(name, language))
+    positions = [names.index(name) for name in in_order]
+    assert positions == sorted(positions)
+    html = (await client.get(f"/c/belarus/embed?lang={language}")).text
+    assert f'<option value="BY">{belarus}</option>' in html
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"),
+    [
+        ("en", "A partner page with the petition embedded"),
+        ("fr", "Une page partenaire où la pétition est intégrée"),
+        ("be", "Старонка партнёра з убудаванай петыцыяй"),
+        ("ru", "Страница партнёра со встроенной петицией"),
+    ],
+)
+async def test_demo_page_in_each_language_with_its_switcher(client, language, heading):
+    html = (await client.get(f"/?lang={language}")).text
+    assert heading in html
+    assert f'data-lang="{language}"' in html  # the snippet and the live widget follow it
+    for code, name in [("en", "English"), ("fr", "Français"), ("be", "Беларуская"),
+                       ("ru", "Русский")]:  # fmt: skip
+        link = f'<a href="/?lang={code}" hreflang="{code}" lang="{code}"'
+        assert link in html
+        current = ' aria-current="page"' if code == language else ""
+        assert f"{link}{current}>{name}</a>" in html
