@@ -25,6 +25,7 @@
     frame.src = base + "/" + mode + (query ? "?" + query : "");
     frame.title = data.title || (mode === "counter" ? "Petition counter" : "Petition");
     frame.loading = "lazy";
+    frame.allow = "clipboard-write"; // the "Copy link" button after signing
     frame.style.cssText = "display:block;width:100%;border:0;overflow:hidden;height:" + (mode === "counter" ? "90px" : "640px");
     // Shown until the iframe reports in, and left there if it never does.
     var fallback = document.createElement("a");

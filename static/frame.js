@@ -22,6 +22,25 @@
     reportHeight();
   }
 
+  // "Copy link" after signing. The link stays visible in its field, to copy by hand where the
+  // clipboard is not available (an old browser, or a page that embeds us without
+  // allow="clipboard-write").
+  var shareUrl = document.querySelector("[data-pw-share-url]");
+  var copy = document.querySelector("[data-pw-copy]");
+  if (shareUrl && copy && navigator.clipboard && window.isSecureContext) {
+    var copyStatus = document.querySelector("[data-pw-copy-status]");
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      navigator.clipboard.writeText(shareUrl.value).then(function () {
+        copyStatus.textContent = copyStatus.getAttribute("data-copied");
+      }, function () {
+        shareUrl.focus();
+        shareUrl.select();
+      });
+    });
+  }
+  if (shareUrl) shareUrl.addEventListener("focus", function () { shareUrl.select(); });
+
   var form = document.querySelector("[data-pw-form]");
   if (!form || !window.fetch || !window.URLSearchParams) return;
   var summary = form.querySelector("[data-pw-summary]");

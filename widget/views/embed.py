@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from widget import counter, i18n, security, signing
+from widget import counter, i18n, security, share, signing
 from widget.campaigns import Campaign
 from widget.countries import country_choices
 from widget.service import service_of
@@ -66,11 +66,17 @@ async def render(
     count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
     gettext = i18n.translations(language).gettext
     theme_css, theme_hash = theme_style(campaign.theme_colour)
+    content = campaign.content(language)
+    share_url = URLs(security.own_origin(request, service.settings.public_url)).hosted(
+        campaign.slug, lang=language
+    )
     html = service.templates.render(
         template,
         language,
         campaign=campaign,
-        content=campaign.content(language),
+        content=content,
+        share_url=share_url,
+        share_links=share.links(share_url, content.share_text or content.title, content.title),
         count=count,
         count_text=counter.sentence(count, language),
         token=service.tokens.issue(campaign.slug),
