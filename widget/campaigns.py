@@ -17,6 +17,8 @@ ANY_ORIGIN = "*"
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+# A host name as it may stand in a CSP source: letters, digits, dots and hyphens only.
+HOST_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
 LANGUAGES = ("en", "fr", "be", "ru")
 
 
@@ -86,6 +88,17 @@ class Campaign:
     @property
     def is_open(self) -> bool:
         return self.status == OPEN
+
+    @property
+    def video_origin(self) -> str:
+        """Where the video plays from, as the hosted page's CSP frame-src; "" without one."""
+        parts = urlsplit(self.video_url)
+        return f"{parts.scheme}://{parts.netloc}" if self.video_url else ""
+
+    @property
+    def video_host(self) -> str:
+        """The video's host as readers know it: youtube-nocookie.com."""
+        return (urlsplit(self.video_url).hostname or "").removeprefix("www.")
 
     def content(self, language: str) -> Content:
         """The texts in `language`, each one falling back to the campaign's own language."""
@@ -184,6 +197,24 @@ def _translations(data: dict[str, Any], language: str) -> dict[str, Content]:
     return translations
 
 
+def _video_url(data: dict[str, Any]) -> str:
+    value = _text(data, "video_url", 500)
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise CampaignError("video_url", "has a port that is not a number") from None
+    # Its origin goes into the hosted page's CSP: nothing but a plain host and port may.
+    if parts.scheme != "https" or "@" in parts.netloc or not HOST_RE.match(parts.hostname or ""):
+        raise CampaignError(
+            "video_url",
+            "must be an https:// address like https://www.youtube-nocookie.com/embed/ID",
+        )
+    return value
+
+
 def _whole(data: dict[str, Any], name: str, minimum: int) -> int | None:
     value = data.get(name)
     if value is None:
@@ -249,9 +280,7 @@ def parse(data: dict[str, Any]) -> Campaign:
         raise CampaignError("language", f"must be one of {', '.join(LANGUAGES)}")
     translations = _translations(data, language)
 
-    video_url = _text(data, "video_url", 500)
-    if video_url and urlsplit(video_url).scheme != "https":
-        raise CampaignError("video_url", "must be an https:// address")
+    video_url = _video_url(data)
 
     goal = _whole(data, "goal", 1)
     return Campaign(

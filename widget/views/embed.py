@@ -89,8 +89,11 @@ async def render(
     )
     framed = view in (EMBED, COUNTER)
     ancestors = security.frame_ancestors(campaign.allowed_origins) if framed else ["'none'"]
+    # Only the hosted page shows the video, and it may frame exactly the video's origin.
+    video = campaign.video_origin if template == "hosted.html" else ""
+    csp = security.content_security_policy(ancestors, theme_hash, video or "'none'")
     headers = {
-        "Content-Security-Policy": security.content_security_policy(ancestors, theme_hash),
+        "Content-Security-Policy": csp,
         "Cache-Control": "no-store",
     }
     return HTMLResponse(html, status, headers=headers)
