@@ -113,3 +113,9 @@ async def test_a_closed_petition_is_not_shared(client):
     await service.campaigns.reload(force=True)
     for path in ["/c/belarus/thanks", "/c/belarus/embed", "/c/belarus"]:
         assert share_links((await client.get(path)).text) == {}, path
+
+
+def test_the_loader_lets_the_iframe_copy_the_link():
+    from widget.resources import resource
+
+    assert 'frame.allow = "clipboard-write"' in resource("embed.js").read_text()
