@@ -83,7 +83,8 @@ class Campaign:
     video_title: str = ""
     video_url: str = ""
     # Texts in other languages than `language`; a text left out falls back to the main one.
-    translations: dict[str, Content] = field(default_factory=dict)
+    # Left out of the hash so that a Campaign stays hashable, as it was before.
+    translations: dict[str, Content] = field(default_factory=dict, hash=False)
 
     @property
     def is_open(self) -> bool:
