@@ -2,7 +2,13 @@
 (function () {
   "use strict";
   var NS = "petition-widget:";
-  var LINK_TEXT = { en: "Sign the petition", fr: "Signez la pétition", be: "Падпішыце петыцыю", ru: "Подпишите петицию" };
+  // Before the iframe loads, the loader speaks for it: the fallback link and the frame titles.
+  var TEXT = {
+    en: ["Sign the petition", "Petition", "Petition counter"],
+    fr: ["Signez la pétition", "Pétition", "Compteur de la pétition"],
+    be: ["Падпішыце петыцыю", "Петыцыя", "Лічыльнік петыцыі"],
+    ru: ["Подпишите петицию", "Петиция", "Счётчик петиции"]
+  };
 
   function mount(script) {
     if (script.getAttribute("data-pw-mounted")) return;
@@ -13,6 +19,8 @@
     var origin = new URL(script.src).origin;
     var mode = data.mode === "counter" ? "counter" : "embed";
     var lang = data.lang || "";
+    // Without data-lang the iframe follows the browser's languages; so does this text.
+    var text = TEXT[(lang || navigator.language || "").toLowerCase().split(/[-_]/)[0]] || TEXT.en;
     var params = new URLSearchParams();
     if (data.partner && mode === "embed") params.set("partner", data.partner);
     if (lang) params.set("lang", lang);
@@ -23,13 +31,14 @@
     box.className = "petition-widget";
     var frame = document.createElement("iframe");
     frame.src = base + "/" + mode + (query ? "?" + query : "");
-    frame.title = data.title || (mode === "counter" ? "Petition counter" : "Petition");
+    frame.title = data.title || (mode === "counter" ? text[2] : text[1]);
     frame.loading = "lazy";
+    frame.allow = "clipboard-write"; // the "Copy link" button after signing
     frame.style.cssText = "display:block;width:100%;border:0;overflow:hidden;height:" + (mode === "counter" ? "90px" : "640px");
     // Shown until the iframe reports in, and left there if it never does.
     var fallback = document.createElement("a");
     fallback.href = base + (query ? "?" + query : "");
-    fallback.textContent = LINK_TEXT[lang] || LINK_TEXT.en;
+    fallback.textContent = text[0];
     box.appendChild(frame);
     box.appendChild(fallback);
     script.parentNode.insertBefore(box, script.nextSibling);

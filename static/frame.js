@@ -22,6 +22,46 @@
     reportHeight();
   }
 
+  // "Copy link" after signing. The link stays visible in its field, to copy by hand where the
+  // clipboard is not available (an old browser, or a page that embeds us without
+  // allow="clipboard-write").
+  var shareUrl = document.querySelector("[data-pw-share-url]");
+  var copy = document.querySelector("[data-pw-copy]");
+  if (shareUrl && copy && navigator.clipboard && window.isSecureContext) {
+    var copyStatus = document.querySelector("[data-pw-copy-status]");
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      navigator.clipboard.writeText(shareUrl.value).then(function () {
+        copyStatus.textContent = copyStatus.getAttribute("data-copied");
+      }, function () {
+        shareUrl.focus();
+        shareUrl.select();
+      });
+    });
+  }
+  if (shareUrl) shareUrl.addEventListener("focus", function () { shareUrl.select(); });
+
+  // The campaign video: a button in place of the link, and the player only once it is clicked.
+  var play = document.querySelector("[data-pw-video-play]");
+  if (play) {
+    document.querySelector("[data-pw-video-link]").hidden = true;
+    play.hidden = false;
+    play.addEventListener("click", function () {
+      var player = document.createElement("iframe");
+      var caption = play.closest("figure").querySelector("figcaption");
+      player.src = play.getAttribute("data-src");
+      player.title = caption ? caption.textContent : play.textContent;
+      player.allow = "autoplay; encrypted-media; fullscreen; picture-in-picture";
+      // Our pages send no Referer, and some players (YouTube's) refuse to play without
+      // one: send our origin only, never a path.
+      player.referrerPolicy = "strict-origin";
+      var holder = play.parentNode;
+      holder.textContent = "";
+      holder.appendChild(player);
+      player.focus();
+    });
+  }
+
   var form = document.querySelector("[data-pw-form]");
   if (!form || !window.fetch || !window.URLSearchParams) return;
   var summary = form.querySelector("[data-pw-summary]");

@@ -63,6 +63,18 @@ def test_load_then_list(tmp_path, capsys):
         (('organisation = "Amnesty International Canada"', ""), "organisation: is required"),
         (("# goal = 1000", "goal = 0"), "goal: must be at least 1"),
         (('slug = "belarus"', 'slug = "belarus'), "file:"),
+        (("[translations.fr]", "[translations.de]"), "translations.de: is not a language"),
+        (("[translations.fr]", "[translations.en]"), "translations.en: is the campaign's own"),
+        (("[translations.ru]", '[translations.ru]\nslug = "x"'), "translations.ru.slug: is not a"),
+        (
+            ('title = "Защитите мирных протестующих в Беларуси"', 'title = "' + "Ж" * 201 + '"'),
+            "translations.ru.title: must be at most 200 characters (it has 201)",
+        ),
+        (('call_to_action = "Падпішыце', 'call_to_action = 5 # "'), "translations.be.call_to"),
+        (
+            ('"Veiller à ce que les droits', '"", "Veiller à ce que les droits'),
+            "translations.fr.demands",
+        ),
     ],
 )
 def test_invalid_file_names_the_field_and_changes_nothing(tmp_path, capsys, change, message):

@@ -48,6 +48,7 @@ def test_url_builder():
     assert urls.sign("belarus") == "https://petitions.example.org/c/belarus/sign"
     assert urls.api_campaign("belarus") == "https://petitions.example.org/api/campaigns/belarus"
     assert URLs().hosted("belarus", lang="be") == "/c/belarus?lang=be"
+    assert URLs().home(lang="fr") == "/?lang=fr"
 
 
 def test_embed_js_builds_the_pinned_iframe_urls():
@@ -59,7 +60,7 @@ def test_embed_js_builds_the_pinned_iframe_urls():
     assert 'params.set("partner"' in source and 'params.set("lang"' in source
 
 
-def test_wheel_carries_templates_loader_campaign_and_static(tmp_path):
+def test_wheel_carries_templates_loader_campaign_static_and_catalogs(tmp_path):
     root = __import__("pathlib").Path(__file__).parent.parent
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
@@ -76,5 +77,8 @@ def test_wheel_carries_templates_loader_campaign_and_static(tmp_path):
         "widget/static/widget.css",
         "widget/static/frame.js",
         "widget/app.py",
+        "widget/locales/fr/LC_MESSAGES/messages.mo",
+        "widget/locales/be/LC_MESSAGES/messages.mo",
+        "widget/locales/ru/LC_MESSAGES/messages.mo",
     ]:
         assert expected in names, expected

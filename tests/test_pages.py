@@ -91,10 +91,19 @@ async def test_theme_style_is_allowed_by_its_hash(client):
 
 
 async def test_nothing_is_loaded_from_another_origin(client):
+    share = ("https://t.me/", "viber://", "https://wa.me/", "https://www.facebook.com/",
+             "https://twitter.com/", "mailto:")  # fmt: skip
     for path in ["/", "/c/belarus", "/c/belarus/embed", "/c/belarus/counter", "/c/belarus/thanks"]:
         html = (await client.get(path)).text
-        for url in re.findall(r'(?:src|href|action)="([^"]+)"', html):
-            assert url.startswith(("/", "#", "http://testserver/")), (path, url)
+        for url in re.findall(r'(?:src|action)="([^"]+)"', html):
+            assert url.startswith(("/", "http://testserver/")), (path, url)
+        for tag, url in re.findall(r'<(a|link)\b[^>]*\bhref="([^"]+)"', html):
+            if url.startswith(("/", "#", "http://testserver/")):
+                continue
+            # Only the share links leave the site, and only when the reader follows one.
+            assert tag == "a" and url.startswith(share), (path, url)
+            link = re.search(rf'<a [^>]*href="{re.escape(url)}"[^>]*>', html).group(0)
+            assert 'rel="noopener noreferrer"' in link, link
 
 
 async def test_counter_document(client):

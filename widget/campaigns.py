@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,8 @@ ANY_ORIGIN = "*"
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+# A host name as it may stand in a CSP source: letters, digits, dots and hyphens only.
+HOST_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
 LANGUAGES = ("en", "fr", "be", "ru")
 
 
@@ -26,6 +29,35 @@ class CampaignError(ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+@dataclass(frozen=True)
+class Content:
+    """A campaign's texts as readers see them, in one language."""
+
+    organisation: str = ""
+    title: str = ""
+    target: str = ""
+    tagline: str = ""
+    body: tuple[str, ...] = ()
+    call_to_action: str = ""
+    demands: tuple[str, ...] = ()
+    privacy_notice: str = ""
+    thank_you: str = ""
+    share_text: str = ""
+    video_title: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The texts that are set, as a campaign file holds them."""
+        data = {name: getattr(self, name) for name in TEXT_FIELDS if getattr(self, name)}
+        if self.body:
+            data["body"] = "\n\n".join(self.body)
+        if self.demands:
+            data["demands"] = list(self.demands)
+        return data
+
+
+TEXT_FIELDS = tuple(f.name for f in fields(Content))
 
 
 @dataclass(frozen=True)
@@ -44,25 +76,56 @@ class Campaign:
     status: str = OPEN
     allowed_origins: tuple[str, ...] = (ANY_ORIGIN,)
     theme_colour: str = "#1a1a1a"
-    thank_you: str = "Thank you for taking action."
+    thank_you: str = ""
     share_text: str = ""
     ask_postal_code: bool = False
     language: str = "en"
     video_title: str = ""
     video_url: str = ""
     hold_for_review: bool = False
+    # Texts in other languages than `language`; a text left out falls back to the main one.
+    # Left out of the hash so that a Campaign stays hashable, as it was before.
+    translations: dict[str, Content] = field(default_factory=dict, hash=False)
 
     @property
     def is_open(self) -> bool:
         return self.status == OPEN
 
+    @property
+    def video_origin(self) -> str:
+        """Where the video plays from, as the hosted page's CSP frame-src; "" without one."""
+        parts = urlsplit(self.video_url)
+        return f"{parts.scheme}://{parts.netloc}" if self.video_url else ""
+
+    @property
+    def video_host(self) -> str:
+        """The video's host as readers know it: youtube-nocookie.com."""
+        return (urlsplit(self.video_url).hostname or "").removeprefix("www.")
+
+    def content(self, language: str) -> Content:
+        """The texts in `language`, each one falling back to the campaign's own language."""
+        return self._contents[language]
+
+    @cached_property
+    def _contents(self) -> dict[str, Content]:
+        # Every page a reader loads asks for its language's texts: build them once.
+        own = Content(**{name: getattr(self, name) for name in TEXT_FIELDS})
+        contents = dict.fromkeys(LANGUAGES, own)
+        for language, texts in self.translations.items():
+            contents[language] = Content(
+                **{name: getattr(texts, name) or getattr(own, name) for name in TEXT_FIELDS}
+            )
+        return contents
+
     def to_dict(self) -> dict[str, Any]:
         """The campaign as plain data, as it is stored (and as TOML would hold it)."""
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "translations"}
         data = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
         data["body"] = "\n\n".join(self.body)
         if self.goal is None:
             data.pop("goal")
+        if self.translations:
+            data["translations"] = {code: t.to_dict() for code, t in self.translations.items()}
         return data
 
 
@@ -81,13 +144,76 @@ _REQUIRED = ("slug", "organisation", "title")
 _KNOWN = set(Campaign.__dataclass_fields__)
 
 
-def _text(data: dict[str, Any], name: str, limit: int) -> str:
+def _text(data: dict[str, Any], name: str, limit: int, where: str = "") -> str:
     value = data.get(name, "")
     if not isinstance(value, str):
-        raise CampaignError(name, "must be text")
+        raise CampaignError(where + name, "must be text")
     value = value.strip()
     if len(value) > limit:
-        raise CampaignError(name, f"must be at most {limit} characters (it has {len(value)})")
+        raise CampaignError(
+            where + name, f"must be at most {limit} characters (it has {len(value)})"
+        )
+    return value
+
+
+def _content(data: dict[str, Any], where: str = "") -> Content:
+    """The texts of a campaign, or of one of its translations (`where` = "translations.fr.")."""
+    texts = {name: _text(data, name, limit, where) for name, limit in _TEXT_LIMITS.items()}
+
+    body = data.get("body", "")
+    if isinstance(body, str):
+        body = [p.strip() for p in re.split(r"\n\s*\n", body)]
+    if not isinstance(body, list) or not all(isinstance(p, str) for p in body):
+        raise CampaignError(where + "body", "must be text (paragraphs separated by blank lines)")
+
+    demands = data.get("demands", [])
+    if not isinstance(demands, list) or not all(isinstance(d, str) and d.strip() for d in demands):
+        raise CampaignError(where + "demands", "must be a list of non-empty texts")
+
+    return Content(
+        body=tuple(" ".join(p.split()) for p in body if p.strip()),
+        demands=tuple(d.strip() for d in demands),
+        **texts,
+    )
+
+
+def _translations(data: dict[str, Any], language: str) -> dict[str, Content]:
+    tables = data.get("translations", {})
+    if not isinstance(tables, dict):
+        raise CampaignError("translations", "must be tables like [translations.fr]")
+    translations = {}
+    for code, texts in tables.items():
+        where = f"translations.{code}"
+        if code not in LANGUAGES:
+            raise CampaignError(where, f"is not a language; use one of {', '.join(LANGUAGES)}")
+        if code == language:
+            raise CampaignError(where, "is the campaign's own language: use the main fields")
+        if not isinstance(texts, dict):
+            raise CampaignError(where, "must be a table of texts")
+        unknown = sorted(set(texts) - set(TEXT_FIELDS))
+        if unknown:
+            raise CampaignError(
+                f"{where}.{unknown[0]}", f"is not a text; translate {', '.join(TEXT_FIELDS)}"
+            )
+        translations[code] = _content(texts, where + ".")
+    return translations
+
+
+def _video_url(data: dict[str, Any]) -> str:
+    value = _text(data, "video_url", 500)
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise CampaignError("video_url", "has a port that is not a number") from None
+    # Its origin goes into the hosted page's CSP: nothing but a plain host and port may.
+    if parts.scheme != "https" or "@" in parts.netloc or not HOST_RE.match(parts.hostname or ""):
+        raise CampaignError(
+            "video_url",
+            "must be an https:// address like https://www.youtube-nocookie.com/embed/ID",
+        )
     return value
 
 
@@ -131,18 +257,7 @@ def parse(data: dict[str, Any]) -> Campaign:
             "must be 1-40 lower-case letters, digits or hyphens, not starting or ending "
             "with a hyphen",
         )
-    texts = {name: _text(data, name, limit) for name, limit in _TEXT_LIMITS.items()}
-
-    body = data.get("body", "")
-    if isinstance(body, str):
-        body = [p.strip() for p in re.split(r"\n\s*\n", body)]
-    if not isinstance(body, list) or not all(isinstance(p, str) for p in body):
-        raise CampaignError("body", "must be text (paragraphs separated by blank lines)")
-    body = tuple(" ".join(p.split()) for p in body if p.strip())
-
-    demands = data.get("demands", [])
-    if not isinstance(demands, list) or not all(isinstance(d, str) and d.strip() for d in demands):
-        raise CampaignError("demands", "must be a list of non-empty texts")
+    content = _content(data)
 
     status = data.get("status", OPEN)
     if status not in STATUSES:
@@ -167,16 +282,13 @@ def parse(data: dict[str, Any]) -> Campaign:
     language = data.get("language", "en")
     if language not in LANGUAGES:
         raise CampaignError("language", f"must be one of {', '.join(LANGUAGES)}")
+    translations = _translations(data, language)
 
-    video_url = _text(data, "video_url", 500)
-    if video_url and urlsplit(video_url).scheme != "https":
-        raise CampaignError("video_url", "must be an https:// address")
+    video_url = _video_url(data)
 
     goal = _whole(data, "goal", 1)
     return Campaign(
         slug=slug,
-        body=body,
-        demands=tuple(d.strip() for d in demands),
         counter_offset=_whole(data, "counter_offset", 0) or 0,
         goal=goal,
         status=status,
@@ -186,7 +298,8 @@ def parse(data: dict[str, Any]) -> Campaign:
         hold_for_review=hold,
         language=language,
         video_url=video_url,
-        **texts,
+        translations=translations,
+        **{name: getattr(content, name) for name in TEXT_FIELDS},
     )
 
 

@@ -57,6 +57,7 @@ class Counter:
 
 def sentence(count: int, language: str) -> str:
     """ "785 people have taken action", in the reader's language and number format."""
+    # Translators: the live count shown on every petition; %(num)s is the formatted number.
     text = i18n.translations(language).ngettext(
         "%(num)s person has taken action", "%(num)s people have taken action", count
     )

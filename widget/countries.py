@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 
 from babel import Locale
@@ -32,9 +33,32 @@ COUNTRY_CODES: frozenset[str] = frozenset(
 )
 
 
+# Cyrillic alphabets whose order Unicode does not follow: ё and the Belarusian letters
+# Russian lacks (U+0456, U+045E) have code points after я.
+_ALPHABETS = {
+    "be": "абвгдеёжзійклмнопрстуўфхцчшыьэюя",
+    "ru": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+}
+
+
 @cache
 def country_choices(language: str) -> tuple[tuple[str, str], ...]:
     """(code, name) pairs sorted by name in the reader's language."""
     names = Locale.parse(language).territories
     pairs = [(code, names.get(code, code)) for code in COUNTRY_CODES]
-    return tuple(sorted(pairs, key=lambda pair: pair[1].casefold()))
+    return tuple(sorted(pairs, key=lambda pair: sort_key(pair[1], language)))
+
+
+def sort_key(name: str, language: str) -> tuple[str, str]:
+    """Close to the language's alphabetical order without a collation library: accents come
+    second (Égypte among the E, Åland among the A), and the letters of a Cyrillic alphabet
+    take their places in it (Belarusian Індыя after Зімбабвэ, not after Японія)."""
+    alphabet = _ALPHABETS.get(language, "")
+    letters = []
+    for char in name.casefold():
+        if char in alphabet:
+            letters.append(chr(0xE000 + alphabet.index(char)))  # private use: no clash
+        else:
+            decomposed = unicodedata.normalize("NFKD", char)
+            letters.append("".join(c for c in decomposed if not unicodedata.combining(c)))
+    return "".join(letters), name.casefold()

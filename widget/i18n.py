@@ -1,4 +1,5 @@
-"""Languages: which one a reader gets, the gettext catalogs, and locale-formatted numbers."""
+"""Languages: which one a reader gets, the gettext catalogs, locale-formatted numbers, and
+each language's name and writing direction."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import gettext
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.numbers import format_decimal
 
 from widget.campaigns import LANGUAGES
@@ -49,3 +51,14 @@ def translations(language: str) -> gettext.NullTranslations:
 
 def format_number(value: int, language: str) -> str:
     return format_decimal(value, locale=language)
+
+
+def direction(language: str) -> str:
+    """`rtl` or `ltr`, for <html dir>, from CLDR's character order for the language."""
+    return "rtl" if Locale.parse(language).character_order == "right-to-left" else "ltr"
+
+
+def autonym(language: str) -> str:
+    """The language's name in itself, as a language menu shows it: "Français", "Беларуская"."""
+    name = Locale.parse(language).display_name
+    return name[:1].upper() + name[1:]

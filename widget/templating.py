@@ -19,6 +19,7 @@ class Templates:
     def __init__(self, urls: URLs) -> None:
         loader = jinja2.FileSystemLoader(resource("templates"))
         self._envs: dict[str, jinja2.Environment] = {}
+        menu = [(code, i18n.autonym(code)) for code in LANGUAGES]
         for language in LANGUAGES:
             env = jinja2.Environment(
                 loader=loader,
@@ -29,7 +30,9 @@ class Templates:
                 undefined=jinja2.StrictUndefined,
             )
             env.install_gettext_translations(i18n.translations(language), newstyle=True)
-            env.globals.update(urls=urls, lang=language)
+            env.globals.update(
+                urls=urls, lang=language, direction=i18n.direction(language), languages=menu
+            )
             env.filters["number"] = lambda n, _lang=language: i18n.format_number(n, _lang)
             self._envs[language] = env
 

@@ -41,8 +41,8 @@ class URLs:
     def __init__(self, base: str = "") -> None:
         self.base = base.rstrip("/")
 
-    def home(self) -> str:
-        return self.base + HOME
+    def home(self, lang: str | None = None) -> str:
+        return self.base + HOME + _query(lang=lang)
 
     def healthz(self) -> str:
         return self.base + HEALTHZ

@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from widget import i18n, security
-from widget.campaigns import LANGUAGES
 from widget.security import own_origin
 from widget.service import service_of
 from widget.urls import URLs
@@ -23,7 +22,7 @@ async def home(request: Request) -> Response:
     )
     public = URLs(own_origin(request, service.settings.public_url))
     html = service.templates.render(
-        "demo.html", language, slug=DEMO_CAMPAIGN, public=public, languages=LANGUAGES,
+        "demo.html", language, slug=DEMO_CAMPAIGN, public=public,
         found=await service.campaigns.get(DEMO_CAMPAIGN) is not None,
     )  # fmt: skip
     csp = security.content_security_policy(frame_src="'self'")

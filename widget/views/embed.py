@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from widget import counter, i18n, ratelimit, security, signing
+from widget import counter, i18n, ratelimit, security, share, signing
 from widget.campaigns import Campaign
 from widget.countries import country_choices
 from widget.partners import Partner
@@ -27,7 +27,9 @@ FORM_FIELDS = (
 MAX_FIELDS = 32
 NOT_STORED = signing.N_("We could not record your signature just now. Please try again.")
 CLOSED = signing.N_("This petition is closed.")
-FOREIGN_ORIGIN = "Form posts from other sites are refused."
+FOREIGN_ORIGIN = signing.N_("Form posts from other sites are refused.")
+NOT_URLENCODED = signing.N_("Send the form as application/x-www-form-urlencoded.")
+UNREADABLE = signing.N_("The form could not be read.")
 
 
 async def campaign_or_404(request: Request) -> Campaign:
@@ -67,10 +69,17 @@ async def render(
     count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
     gettext = i18n.translations(language).gettext
     theme_css, theme_hash = theme_style(campaign.theme_colour)
+    content = campaign.content(language)
+    share_url = URLs(security.own_origin(request, service.settings.public_url)).hosted(
+        campaign.slug, lang=language
+    )
     html = service.templates.render(
         template,
         language,
         campaign=campaign,
+        content=content,
+        share_url=share_url,
+        share_links=share.links(share_url, content.share_text or content.title, content.title),
         count=count,
         count_text=counter.sentence(count, language),
         token=service.tokens.issue(campaign.slug),
@@ -85,8 +94,11 @@ async def render(
     framed = view in (EMBED, COUNTER)
     embedders = [*campaign.allowed_origins, *service.campaigns.partner_origins]
     ancestors = security.frame_ancestors(embedders) if framed else ["'none'"]
+    # Only the hosted page shows the video, and it may frame exactly the video's origin.
+    video = campaign.video_origin if template == "hosted.html" else ""
+    csp = security.content_security_policy(ancestors, theme_hash, video or "'none'")
     headers = {
-        "Content-Security-Policy": security.content_security_policy(ancestors, theme_hash),
+        "Content-Security-Policy": csp,
         "Cache-Control": "no-store",
     }
     return HTMLResponse(html, status, headers=headers)
@@ -135,7 +147,7 @@ def parse_form(body: bytes) -> dict[str, str]:
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
-        raise HTTPException(400, "The form could not be read.") from None
+        raise HTTPException(400, UNREADABLE) from None
     form: dict[str, str] = {}
     for name, value in pairs:
         form.setdefault(name, value)  # the first value of a repeated field counts
@@ -147,13 +159,13 @@ async def sign(request: Request) -> Response:
     campaign = await campaign_or_404(request)
     wants_json = "application/json" in request.headers.get("accept", "")
     if not security.origin_allowed(request, service.settings.public_url):
-        return _refusal(403, FOREIGN_ORIGIN, wants_json)
+        return _refusal(403, FOREIGN_ORIGIN, wants_json, _language(request, campaign))
     # Every attempt counts against its client, junk included, so a flood of junk is limited
     # too. The 429 waits until the form is read, so the page keeps what the reader typed.
     wait = await service.sign_limiter.attempt(ratelimit.client_address(request))
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        return _refusal(415, "Send the form as application/x-www-form-urlencoded.", wants_json)
+        return _refusal(415, NOT_URLENCODED, wants_json, _language(request, campaign))
     form = parse_form(await request.body())
     language = _language(request, campaign, form.get("lang", ""))
     view = EMBED if form.get("view") == EMBED else HOSTED
@@ -215,7 +227,9 @@ def _retry_after(response: Response, wait: ratelimit.Wait) -> Response:
     return response
 
 
-def _refusal(status: int, message: str, wants_json: bool) -> Response:
+def _refusal(status: int, message: str, wants_json: bool, language: str) -> Response:
+    """A request refused before its form is read. The error page translates the message."""
     if wants_json:
-        return JSONResponse({"ok": False, "errors": {"form": message}}, status)
+        text = i18n.translations(language).gettext(message)
+        return JSONResponse({"ok": False, "errors": {"form": text}}, status)
     raise HTTPException(status, message)

@@ -29,9 +29,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
     language = i18n.negotiate(
         request.query_params.get("lang"), request.headers.get("accept-language"), "en"
     )
+    # A detail marked with N_() has a translation; any other text passes through unchanged.
+    detail = i18n.translations(language).gettext(exc.detail) if exc.detail != phrase else ""
     html = service.templates.render(
-        "error.html", language, status=status, phrase=phrase,
-        detail=exc.detail if exc.detail != phrase else "",
+        "error.html", language, status=status, phrase=phrase, detail=detail,
         not_found=status == 404,
     )  # fmt: skip
     return HTMLResponse(html, status, headers=exc.headers)
