@@ -100,3 +100,22 @@ async def test_a_database_error_tells_the_reader_to_try_again(client):
     await writer.execute("PRAGMA query_only = OFF")
     assert await count(client) == 785
     assert (await sign(client, signer(1))).json()["count"] == 786
+
+
+async def test_a_full_disk_tells_the_reader_to_try_again_and_stores_nothing(client_factory):
+    async with client_factory(rate_limits="off") as client:
+        await _fill_the_disk(client)
+
+
+async def _fill_the_disk(client):
+    writer = client.app.state.service.store._writer
+    async with writer.execute("PRAGMA page_count") as cursor:
+        (pages,) = await cursor.fetchone()
+    await writer.execute(f"PRAGMA max_page_count = {pages}")  # SQLite answers SQLITE_FULL
+    responses = [await sign(client, signer(i)) for i in range(40)]
+    assert {r.status_code for r in responses} <= {200, 503}
+    failed = [r for r in responses if r.status_code == 503]
+    assert failed, "the database never filled up"
+    assert all("try again" in r.json()["errors"]["form"] for r in failed)
+    stored = sum(r.status_code == 200 for r in responses)
+    assert await count(client) == 785 + stored

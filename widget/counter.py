@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 
 from widget import i18n
 
@@ -55,6 +56,7 @@ class Counter:
             self._read_at = started
 
 
+@lru_cache(maxsize=4096)
 def sentence(count: int, language: str) -> str:
     """ "785 people have taken action", in the reader's language and number format."""
     # Translators: the live count shown on every petition; %(num)s is the formatted number.

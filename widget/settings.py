@@ -52,6 +52,12 @@ class Settings:
     host: str = _setting("127.0.0.1", "Address to listen on.")
     port: int = _setting(8000, "Port to listen on.")
     database: str = _setting("./petition-widget.db", "Path of the SQLite database file.")
+    sqlite_synchronous: str = _setting(
+        "FULL",
+        "SQLite's synchronous mode: FULL (an acknowledged signature survives a power cut) or "
+        "NORMAL (it survives a crash of the service, and the last commits may be lost on a "
+        "power cut). Group commits make FULL affordable.",
+    )
     secret_key: str | None = _setting(
         None,
         "Key that signs form tokens and keys the duplicate check. Default: generated on first "

@@ -18,12 +18,13 @@ from widget import campaigns as campaigns_mod
 from widget.campaigns import Campaign
 from widget.partners import Partner
 from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
+from widget.settings import SettingsError
 from widget.store import AuditEntry, SignatureRow, Stats, Store, StoreError
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")  # never OFF: an acknowledged signature must stay
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -120,7 +121,9 @@ class SQLiteStore(Store):
     def __init__(self, path: str, synchronous: str = "FULL") -> None:
         super().__init__()
         if synchronous.upper() not in SYNCHRONOUS:
-            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
+            raise SettingsError(
+                f"PETITION_WIDGET_SQLITE_SYNCHRONOUS: must be one of {', '.join(SYNCHRONOUS)}"
+            )
         self.path = path
         self.synchronous = synchronous.upper()
         self._reader: aiosqlite.Connection | None = None

@@ -3,6 +3,9 @@ thank-you page. Handlers guard first, then make one call into the domain."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
@@ -13,7 +16,7 @@ from widget import counter, i18n, ratelimit, security, share, signing
 from widget.campaigns import Campaign
 from widget.countries import country_choices
 from widget.partners import Partner
-from widget.service import service_of
+from widget.service import Service, service_of
 from widget.store import StoreError
 from widget.templating import theme_style
 from widget.urls import URLs
@@ -65,43 +68,83 @@ async def render(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """A reader's page. Without the reader's input, the page is rendered once per campaign,
+    language, partner and page, and only the token and the count are put in per request."""
     service = service_of(request)
     count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
-    gettext = i18n.translations(language).gettext
-    theme_css, theme_hash = theme_style(campaign.theme_colour)
-    content = campaign.content(language)
     share_url = URLs(security.own_origin(request, service.settings.public_url)).hosted(
         campaign.slug, lang=language
     )
-    html = service.templates.render(
-        template,
-        language,
-        campaign=campaign,
-        content=content,
-        share_url=share_url,
-        share_links=share.links(share_url, content.share_text or content.title, content.title),
-        count=count,
-        count_text=counter.sentence(count, language),
+    partner_name = _registered_name(service.campaigns.partners.get(partner or ""))
+    key = (template, language, view, partner, partner_name, share_url, campaign)
+    page = None if values or errors else _pages.get(key)
+    if page is None:
+        gettext = i18n.translations(language).gettext
+        page = _Page.render(
+            service, campaign, template, language, share_url,
+            partner=partner, partner_name=partner_name, view=view, values=values or {},
+            errors={name: gettext(message) for name, message in (errors or {}).items()},
+        )  # fmt: skip
+        if not values and not errors:
+            if len(_pages) >= _PAGES_MAX:
+                _pages.clear()
+            _pages[key] = page
+    html = page.fill(
         token=service.tokens.issue(campaign.slug),
-        partner=partner,
-        partner_name=_registered_name(service.campaigns.partners.get(partner or "")),
-        view=view,
-        values=values or {},
-        errors={name: gettext(message) for name, message in (errors or {}).items()},
-        countries=country_choices(language),
-        theme_css=theme_css,
+        count_text=counter.sentence(count, language),
+        progress=str(min(count, campaign.goal or count)),
     )
-    framed = view in (EMBED, COUNTER)
-    embedders = [*campaign.allowed_origins, *service.campaigns.partner_origins]
-    ancestors = security.frame_ancestors(embedders) if framed else ["'none'"]
-    # Only the hosted page shows the video, and it may frame exactly the video's origin.
-    video = campaign.video_origin if template == "hosted.html" else ""
-    csp = security.content_security_policy(ancestors, theme_hash, video or "'none'")
-    headers = {
-        "Content-Security-Policy": csp,
-        "Cache-Control": "no-store",
-    }
-    return HTMLResponse(html, status, headers=headers)
+    return HTMLResponse(html, status, headers=page.headers)
+
+
+_MARKS = ("token", "count_text", "progress")
+_MARK = re.compile("\x00(" + "|".join(_MARKS) + ")\x00")
+_PAGES_MAX = 2048
+_pages: dict[tuple, _Page] = {}
+
+
+@dataclass(frozen=True)
+class _Page:
+    """A rendered page split at the marks where per-request values go."""
+
+    parts: tuple[str, ...]  # literal text at even indices, mark names at odd ones
+    headers: dict[str, str]
+
+    def fill(self, **values: str) -> str:
+        return "".join(part if i % 2 == 0 else values[part] for i, part in enumerate(self.parts))
+
+    @classmethod
+    def render(
+        cls,
+        service: Service,
+        campaign: Campaign,
+        template: str,
+        language: str,
+        share_url: str,
+        **context: Any,
+    ) -> _Page:
+        theme_css, theme_hash = theme_style(campaign.theme_colour)
+        content = campaign.content(language)
+        html = service.templates.render(
+            template,
+            language,
+            campaign=campaign,
+            content=content,
+            share_url=share_url,
+            share_links=share.links(share_url, content.share_text or content.title, content.title),
+            **{name: f"\x00{name}\x00" for name in _MARKS},
+            countries=country_choices(language),
+            theme_css=theme_css,
+            **context,
+        )
+        framed = context["view"] in (EMBED, COUNTER)
+        embedders = [*campaign.allowed_origins, *service.campaigns.partner_origins]
+        ancestors = security.frame_ancestors(embedders) if framed else ["'none'"]
+        # Only the hosted page shows the video, and it may frame exactly the video's origin.
+        video = campaign.video_origin if template == "hosted.html" else ""
+        csp = security.content_security_policy(ancestors, theme_hash, video or "'none'")
+        headers = {"Content-Security-Policy": csp, "Cache-Control": "no-store"}
+        return cls(tuple(_MARK.split(html)), headers)
 
 
 def _registered_name(partner: Partner | None) -> str:
