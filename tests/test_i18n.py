@@ -349,7 +349,7 @@ async def test_countries_in_the_readers_language_and_order(client, language, bel
     positions = [names.index(name) for name in in_order]
     assert positions == sorted(positions)
     html = (await client.get(f"/c/belarus/embed?lang={language}")).text
-    assert f'<option value="BY">{belarus}</option>' in html
+    assert f'<option value="BY">{belarus}<' in html
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,32 @@
+"""The widget stays light for readers on phones: the iframe document with its CSS and
+JavaScript under 30 KB uncompressed, and the loader under 2 KB gzipped. Sizes, not times."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+
+from widget.resources import resource
+
+IFRAME_BUDGET = 30 * 1024
+LOADER_BUDGET = 2 * 1024
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "be", "ru"])
+@pytest.mark.parametrize("page", ["embed", "counter"])
+async def test_the_iframe_document_with_its_assets_is_under_30_kb(client, language, page):
+    document = await client.get(f"/c/belarus/{page}?lang={language}&partner=demo")
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', document.text)
+    assert assets, "the document loads its CSS and script from /static"
+    total = len(document.content)
+    for path in assets:
+        total += len((await client.get(path)).content)
+    assert total < IFRAME_BUDGET, f"{page} in {language}: {total} bytes"
+
+
+def test_the_loader_is_under_2_kb_gzipped_and_has_no_dependency():
+    source = resource("embed.js").read_bytes()
+    assert len(gzip.compress(source, 9)) < LOADER_BUDGET
+    assert b"import " not in source and b"require(" not in source
