@@ -151,13 +151,16 @@ def _registered_name(partner: Partner | None) -> str:
     return partner.name if partner is not None else ""
 
 
-async def embed(request: Request) -> Response:
+async def _petition(request: Request, template: str, view: str) -> Response:
     campaign = await campaign_or_404(request)
-    partner = _partner(request.query_params.get("partner"))
-    language = _language(request, campaign)
     return await render(
-        request, campaign, "embed.html", language=language, partner=partner, view=EMBED
-    )
+        request, campaign, template, language=_language(request, campaign),
+        partner=_partner(request.query_params.get("partner")), view=view,
+    )  # fmt: skip
+
+
+async def embed(request: Request) -> Response:
+    return await _petition(request, "embed.html", EMBED)
 
 
 async def counter_frame(request: Request) -> Response:
@@ -169,12 +172,7 @@ async def counter_frame(request: Request) -> Response:
 
 
 async def hosted(request: Request) -> Response:
-    campaign = await campaign_or_404(request)
-    partner = _partner(request.query_params.get("partner"))
-    language = _language(request, campaign)
-    return await render(
-        request, campaign, "hosted.html", language=language, partner=partner, view=HOSTED
-    )
+    return await _petition(request, "hosted.html", HOSTED)
 
 
 async def thanks(request: Request) -> Response:
