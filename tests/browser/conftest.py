@@ -625,3 +625,47 @@ def save_screenshot(page: Page, name: str) -> Path:
 def screenshot() -> Any:
     """screenshot(page, name): a full-page PNG under test-artifacts/screenshots/."""
     return save_screenshot
+
+
+# --- axe-core -----------------------------------------------------------------------------------
+
+# Vendored from the npm registry (tests/browser/assets/README.md says which version).
+AXE_SOURCE = Path(__file__).parent / "assets" / "axe.min.js"
+# What fails a test; "moderate" and "minor" findings are returned for the test to look at.
+AXE_FAILING = ("serious", "critical")
+# One document at a time: a test checks each frame on its own, so axe must not wait for
+# copies of itself inside the frames.
+AXE_RUN = """async () => {
+  const result = await axe.run(document, { iframes: false, resultTypes: ["violations"] });
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.join(" "))
+  }));
+}"""
+
+
+def axe_violations(target: Page | Frame) -> list[dict[str, Any]]:
+    """axe-core's violations in one document (a page's or a frame's)."""
+    frame = target.main_frame if isinstance(target, Page) else target
+    if not frame.evaluate("() => typeof window.axe === 'object'"):
+        # Not add_script_tag: it puts the source in an inline <script>, which the pages' CSP
+        # (script-src 'self') refuses. evaluate() runs it through DevTools, outside the CSP.
+        frame.evaluate(AXE_SOURCE.read_text())
+    return frame.evaluate(AXE_RUN)
+
+
+def assert_accessible(target: Page | Frame, where: str) -> list[dict[str, Any]]:
+    """Fail on any serious or critical axe-core violation, naming its rule and elements;
+    return every violation (the lesser ones too)."""
+    violations = axe_violations(target)
+    failing = [v for v in violations if v["impact"] in AXE_FAILING]
+    assert failing == [], f"axe-core in {where}:\n" + "\n".join(
+        f"  {v['impact']} {v['id']} ({v['help']}): {', '.join(v['targets'])}" for v in failing
+    )
+    return violations
+
+
+@pytest.fixture
+def accessible() -> Any:
+    """accessible(page_or_frame, where): assert_accessible, for the test modules."""
+    return assert_accessible
