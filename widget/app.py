@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -105,7 +104,8 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(
-                SessionMiddleware,
+                auth.AdminSessions,
+                prefix=urls.ADMIN,
                 secret_key=settings.secret_key,
                 session_cookie=auth.SESSION_COOKIE,
                 max_age=auth.SESSION_MAX_AGE,

@@ -6,18 +6,38 @@ import hashlib
 import hmac
 import secrets
 import time
+from typing import Any
 
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 SESSION_COOKIE = "pw_admin"
 SESSION_MAX_AGE = 8 * 3600
 ACCOUNT_LIMIT = parse("5/15 minutes")
 CLIENT_LIMIT = parse("20/15 minutes")
+
+
+class AdminSessions:
+    """Starlette's session middleware, only for requests under /admin: the reader's paths
+    (the counter above all) neither pay for it nor ever see a session cookie."""
+
+    def __init__(self, app: ASGIApp, prefix: str, **options: Any) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.with_sessions = SessionMiddleware(app, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.with_sessions(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 class LoginRequired(Exception):

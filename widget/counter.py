@@ -24,7 +24,7 @@ class Counter:
         self._clock = clock
         self._counts: dict[str, int] = {}
         self._read_at = float("-inf")
-        self._refreshing = asyncio.Lock()
+        self._reading: asyncio.Future[None] | None = None
         self._noted_during_read: set[str] = set()
 
     def note(self, slug: str, added: int) -> None:
@@ -39,21 +39,28 @@ class Counter:
         return self._counts.get(slug, 0)
 
     async def refresh(self) -> None:
-        async with self._refreshing:
-            if self._clock() - self._read_at < self.lifetime:
-                return  # another request refreshed while this one waited
-            started = self._clock()
+        """Read the counts again. Requests that find them stale together share one read and
+        all resume when it ends (a lock would let them through one per loop pass)."""
+        if self._reading is None:
             self._noted_during_read = set()
-            counts = await self._read_counts()
-            for slug, count in counts.items():
-                # A commit noted while the read ran may be missing from what was read; never
-                # fall behind what this process has already acknowledged.
-                if slug in self._noted_during_read:
-                    count = max(count, self._counts.get(slug, 0))
-                self._counts[slug] = count
-            for slug in set(self._counts) - set(counts):
-                del self._counts[slug]
-            self._read_at = started
+            self._reading = asyncio.ensure_future(self._read(self._clock()))
+            self._reading.add_done_callback(self._read_done)
+        await asyncio.shield(self._reading)
+
+    def _read_done(self, _: asyncio.Future[None]) -> None:
+        self._reading = None
+
+    async def _read(self, started: float) -> None:
+        counts = await self._read_counts()
+        for slug, count in counts.items():
+            # A commit noted while the read ran may be missing from what was read; never fall
+            # behind what this process has already acknowledged.
+            if slug in self._noted_during_read:
+                count = max(count, self._counts.get(slug, 0))
+            self._counts[slug] = count
+        for slug in set(self._counts) - set(counts):
+            del self._counts[slug]
+        self._read_at = started
 
 
 @lru_cache(maxsize=4096)

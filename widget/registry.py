@@ -26,11 +26,19 @@ class CampaignRegistry:
         self._revision: str | None = None
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._checking: asyncio.Future[None] | None = None
 
     async def get(self, slug: str) -> Campaign | None:
         if self._clock() - self._checked_at >= self._check_every:
-            await self.reload()
+            # Requests that find the check due share one check, and all resume together.
+            if self._checking is None:
+                self._checking = asyncio.ensure_future(self.reload())
+                self._checking.add_done_callback(self._check_done)
+            await asyncio.shield(self._checking)
         return self._campaigns.get(slug)
+
+    def _check_done(self, _: asyncio.Future[None]) -> None:
+        self._checking = None
 
     async def reload(self, force: bool = False) -> None:
         async with self._lock:

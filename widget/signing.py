@@ -79,11 +79,18 @@ class Tokens:
 
     def __init__(self, secret: str, max_age: int, min_fill_seconds: float) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt=TOKEN_SALT)
+        self._issued: dict[str, tuple[int, str]] = {}
         self.max_age = max_age
         self.min_fill_seconds = min_fill_seconds
 
     def issue(self, slug: str) -> str:
-        return self._serializer.dumps(slug)
+        # A token holds the campaign and the second it was made: within one second every
+        # form of a campaign gets the same token, so it is made once per second, not per page.
+        second = int(time.time())
+        cached = self._issued.get(slug)
+        if cached is None or cached[0] != second:
+            cached = self._issued[slug] = (second, self._serializer.dumps(slug))
+        return cached[1]
 
     def check(self, token: str, slug: str, now: float | None = None) -> str:
         """TOKEN_OK, or why the token cannot be accepted."""

@@ -24,6 +24,7 @@ class Templates:
             env = jinja2.Environment(
                 loader=loader,
                 autoescape=True,
+                auto_reload=False,  # templates ship with the package; never re-read per render
                 extensions=["jinja2.ext.i18n"],
                 trim_blocks=True,
                 lstrip_blocks=True,

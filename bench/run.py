@@ -1,0 +1,777 @@
+"""Load-test petition-widget against a bare Starlette app, with wrk, and print one table.
+
+    python bench/run.py [--signatures N] [--duration S] [--connections C] [--quick]
+                        [--profile DIR]
+
+The service and the baseline each run alone, one uvicorn worker (uvloop + httptools) pinned to
+CPU 0 in a fresh temporary folder; wrk runs pinned to CPU 1. The exit status is non-zero only
+when the harness itself fails (a server does not start, wrk reports nothing), never because a
+target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+LUA = BENCH / "lua"
+SERVICE_CPU = "0"
+WRK_CPU = "1"
+SLUG = "belarus"
+DEFAULT_OFFSET = 785
+WRK_TIMEOUT = "5s"
+READY_SECONDS = 60.0
+PROFILE_RATE = 250
+NOISY = 0.10  # busy share of the CPUs before the run above which the numbers get noisy
+TOKEN_RE = re.compile(r'name="token"\s+value="([^"]+)"')
+SYNC_RE = re.compile(r"^(PETITION_WIDGET_\w*SYNCHRONOUS\w*)\s*$", re.MULTILINE)
+
+
+class HarnessError(RuntimeError):
+    """The benchmark could not be run; this, and only this, makes the exit status non-zero."""
+
+
+# Results ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    label: str
+    connections: int
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    status_errors: int
+    socket_errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def errors(self) -> int:
+        return self.status_errors + self.socket_errors
+
+
+@dataclass(frozen=True)
+class Row:
+    result: Result | None
+    versus: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: str = ""
+    note: str = ""
+
+
+def compare(
+    result: Result,
+    reference: Result,
+    versus: str,
+    min_ratio: float,
+    *,
+    p99_factor: float | None = None,
+    p99_max_ms: float | None = None,
+    zero_errors: bool = False,
+) -> Row:
+    """A row with the req/s ratio against a reference and whether the issue's target is met."""
+    ratio = result.rps / reference.rps if reference.rps else 0.0
+    ok = ratio >= min_ratio
+    shown = [f"{ratio:.2f}"]
+    target = [f"≥{min_ratio:.2f}"]
+    if p99_factor is not None:
+        p99_ratio = result.p99_ms / reference.p99_ms if reference.p99_ms else float("inf")
+        ok = ok and p99_ratio <= p99_factor
+        shown.append(f"p99 {p99_ratio:.2f}x")
+        target.append(f"p99 ≤{p99_factor:g}x")
+    if p99_max_ms is not None:
+        ok = ok and result.p99_ms <= p99_max_ms
+        target.append(f"p99 ≤{p99_max_ms:g} ms")
+    if zero_errors:
+        ok = ok and result.errors == 0
+        target.append("0 errors")
+    return Row(result, versus, ", ".join(shown), ", ".join(target), "yes" if ok else "NO")
+
+
+def table(rows: Sequence[Row]) -> str:
+    head = ("path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "vs", "ratio", "target", "met")
+    lines = [head]
+    for row in rows:
+        r = row.result
+        if r is None:
+            lines.append((row.note, "", "", "", "", "", row.versus, row.ratio, row.target, "n/a"))
+            continue
+        lines.append(
+            (
+                r.label,
+                str(r.connections),
+                f"{r.rps:,.0f}",
+                f"{r.p50_ms:.2f}",
+                f"{r.p99_ms:.2f}",
+                str(r.errors),
+                row.versus,
+                row.ratio,
+                row.target,
+                row.met,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    numeric = {1, 2, 3, 4, 5}
+
+    def fmt(line: Sequence[str]) -> str:
+        cells = (
+            cell.rjust(w) if i in numeric else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        )
+        return "| " + " | ".join(cells) + " |"
+
+    rule = "|" + "|".join(
+        "-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)
+    )
+    return "\n".join([fmt(lines[0]), rule + "|", *(fmt(line) for line in lines[1:])])
+
+
+# Servers ---------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+class Server:
+    """One uvicorn process pinned to the service CPU, in its own folder, stopped by its pid."""
+
+    def __init__(self, name: str, argv: list[str], folder: Path, env: dict[str, str]) -> None:
+        self.name = name
+        self.port = free_port()
+        self.argv = [arg.replace("{port}", str(self.port)) for arg in argv]
+        self.folder = folder
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = folder / f"{name}.log"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid  # taskset execs the server: this is the Python process
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                ["taskset", "-c", SERVICE_CPU, *self.argv],
+                cwd=self.folder,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + READY_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"{self.name} exited at start; log:\n{self.tail()}")
+            with contextlib.suppress(OSError):
+                if http_get(self.base + "/healthz", timeout=1.0)[0] == 200:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise HarnessError(f"{self.name} did not answer within {READY_SECONDS:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Server]:
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
+
+def bench_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PETITION_WIDGET_")}
+    env["PETITION_WIDGET_MIN_FILL_SECONDS"] = "0"
+    # Every wrk request comes from 127.0.0.1: the per-client signing limit would refuse them.
+    # A service without the setting ignores the variable.
+    env["PETITION_WIDGET_RATE_LIMITS"] = "off"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def widget_server(folder: Path, extra_env: dict[str, str] | None = None) -> Server:
+    # `petition-widget serve` is the production command: uvicorn.run picks uvloop and httptools
+    # (the uvicorn[standard] extra), one worker, no access log.
+    argv = [sys.executable, "-m", "widget", "serve", "--host", "127.0.0.1", "--port", "{port}"]
+    argv += ["--database", str(folder / "petition-widget.db")]
+    return Server("widget", argv, folder, bench_env(extra_env))
+
+
+def baseline_server(folder: Path) -> Server:
+    argv = [
+        sys.executable, "-m", "uvicorn", "baseline:app", "--app-dir", str(BENCH),
+        "--host", "127.0.0.1", "--port", "{port}", "--loop", "uvloop", "--http", "httptools",
+        "--workers", "1", "--no-access-log", "--no-server-header", "--log-level", "warning",
+    ]  # fmt: skip
+    return Server("baseline", argv, folder, bench_env())
+
+
+# wrk -------------------------------------------------------------------------------------------
+
+
+class Wrk:
+    """One wrk process pinned to the load CPU; `result()` waits for it and parses its report."""
+
+    def __init__(
+        self,
+        label: str,
+        url: str,
+        connections: int,
+        duration: int,
+        script: str = "get.lua",
+        args: Sequence[str] = (),
+    ) -> None:
+        self.label = label
+        self.connections = connections
+        self.duration = duration
+        cmd = ["taskset", "-c", WRK_CPU, "wrk", "-t1", f"-c{connections}", f"-d{duration}s"]
+        cmd += ["--timeout", WRK_TIMEOUT, "-s", str(LUA / script), url]
+        if args:
+            cmd += ["--", *args]
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+        )
+
+    def result(self) -> Result:
+        try:
+            out, err = self.proc.communicate(timeout=self.duration + 60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise HarnessError(f"wrk ({self.label}) did not finish") from None
+        for line in out.splitlines():
+            if line.startswith("BENCH_RESULT "):
+                data = json.loads(line.removeprefix("BENCH_RESULT "))
+                break
+        else:
+            raise HarnessError(f"wrk ({self.label}) printed no result:\n{out}\n{err}")
+        return Result(
+            label=self.label,
+            connections=self.connections,
+            requests=int(data["requests"]),
+            seconds=data["duration_us"] / 1e6,
+            p50_ms=data["p50_us"] / 1000,
+            p99_ms=data["p99_us"] / 1000,
+            status_errors=int(data["status"]),
+            socket_errors=sum(int(data[k]) for k in ("connect", "read", "write", "timeout")),
+        )
+
+
+def run_wrk(label: str, url: str, connections: int, duration: int, warmup: int, **kw) -> Result:
+    if warmup:
+        Wrk("warm-up", url, connections, warmup, **kw).result()
+    result = Wrk(label, url, connections, duration, **kw).result()
+    print(
+        f"  {label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
+        f"p99 {result.p99_ms:.2f} ms, errors {result.errors}",
+        flush=True,
+    )
+    return result
+
+
+def run_id() -> str:
+    return f"{random.getrandbits(40):010x}"
+
+
+# The widget's database -------------------------------------------------------------------------
+
+
+def fetch_token(server: Server) -> str:
+    status, body = http_get(f"{server.base}/c/{SLUG}/embed")
+    found = TOKEN_RE.search(body.decode("utf-8", "replace"))
+    if status != 200 or not found:
+        raise HarnessError(f"no form token on the embed page (status {status})")
+    return found.group(1)
+
+
+def fill(database: Path, count: int, batch: int = 200_000) -> None:
+    """Write `count` signatures straight into the service's schema, in big transactions.
+
+    The email keys are random 32-byte blobs inserted in sorted order, and signed_at rises one
+    second a row (ending now), so both indexes only ever grow at their right-hand end."""
+    started = time.monotonic()
+    db = sqlite3.connect(database, isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("PRAGMA cache_size = -262144")  # 256 MiB
+        if db.execute("SELECT 1 FROM campaigns WHERE slug = ?", (SLUG,)).fetchone() is None:
+            raise HarnessError(f"the service did not create the {SLUG!r} campaign")
+        if db.execute("SELECT 1 FROM signatures LIMIT 1").fetchone() is not None:
+            raise HarnessError("the database to fill already has signatures")
+        keys = sorted(random.randbytes(32) for _ in range(count))
+        first = int(time.time()) - count
+        insert = (
+            "INSERT INTO signatures (campaign, email_key, first_name, last_name, email, country,"
+            " postal_code, opt_in, partner, signed_at) VALUES (?, ?, ?, ?, ?, ?, '', 1, NULL, ?)"
+        )
+        for done in range(0, count, batch):
+            rows = (
+                (SLUG, keys[i], "Filled", "Signer", f"fill{i}@example.org", "CA", _stamp(first + i))
+                for i in range(done, min(count, done + batch))
+            )
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(insert, rows)
+            db.execute(
+                "UPDATE campaigns SET signature_count = signature_count + ? WHERE slug = ?",
+                (min(batch, count - done), SLUG),
+            )
+            db.execute("COMMIT")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+    print(f"  filled {count:,} signatures in {time.monotonic() - started:.1f} s", flush=True)
+
+
+_minutes: dict[int, str] = {}
+
+
+def _stamp(epoch: int) -> str:
+    """signed_at for a Unix time, as the service writes it, formatting once a minute."""
+    minute, second = divmod(epoch, 60)
+    prefix = _minutes.get(minute)
+    if prefix is None:
+        if len(_minutes) > 100_000:
+            _minutes.clear()
+        prefix = _minutes[minute] = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
+    return f"{prefix}{second:02d}Z"
+
+
+def prepare_widget(
+    folder: Path, signatures: int, extra_env: dict[str, str] | None = None
+) -> Server:
+    server = widget_server(folder, extra_env)
+    if signatures:
+        with server.running():  # the lifespan creates the schema and the default campaign
+            pass
+        fill(folder / "petition-widget.db", signatures)
+    return server
+
+
+def rows_and_offset(database: Path) -> tuple[int, int]:
+    """Signature rows that count (not held for review, not invalidated, where the schema has
+    those flags), and the campaign's counter offset."""
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(signatures)")}
+        counted = "".join(f" AND {flag} = 0" for flag in ("held", "invalid") if flag in columns)
+        (rows,) = db.execute(
+            f"SELECT count(*) FROM signatures WHERE campaign = ?{counted}", (SLUG,)
+        ).fetchone()
+        (config,) = db.execute("SELECT config FROM campaigns WHERE slug = ?", (SLUG,)).fetchone()
+    finally:
+        db.close()
+    return rows, int(json.loads(config).get("counter_offset", DEFAULT_OFFSET))
+
+
+def reported_count(server: Server) -> int:
+    status, body = http_get(f"{server.base}/api/campaigns/{SLUG}")
+    if status != 200:
+        raise HarnessError(f"counter JSON answered {status}")
+    return int(json.loads(body)["count"])
+
+
+def check_count(server: Server, database: Path) -> tuple[bool, str]:
+    """Rows in signatures against the count the service reports, once the writes settle."""
+    rows, offset = rows_and_offset(database)
+    for _ in range(50):
+        time.sleep(0.1)
+        again, offset = rows_and_offset(database)
+        if again == rows:
+            break
+        rows = again
+    count = reported_count(server)
+    ok = count - offset == rows
+    return ok, f"reported {count:,} - offset {offset} = {count - offset:,}; rows {rows:,}"
+
+
+def sync_setting() -> str | None:
+    """The environment variable of a synchronous=FULL/NORMAL setting, if the service has one."""
+    out = subprocess.run(
+        [sys.executable, "-m", "widget", "settings"],
+        capture_output=True, text=True, env=bench_env(), cwd=tempfile.gettempdir(), check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise HarnessError(f"petition-widget settings failed:\n{out.stderr}")
+    found = SYNC_RE.search(out.stdout)
+    return found.group(1) if found else None
+
+
+# Profiling -------------------------------------------------------------------------------------
+
+
+def profile(server: Server, label: str, wrk: Wrk, seconds: int, out_dir: Path) -> None:
+    """Sample the server with py-spy while `wrk` loads it; print where the time goes."""
+    raw = out_dir / f"{label}.txt"
+    beside = Path(sys.executable).parent / "py-spy"
+    spy_bin = str(beside) if beside.exists() else "py-spy"
+    cmd = ["taskset", "-c", WRK_CPU, spy_bin, "record", "--pid", str(server.pid)]
+    cmd += [
+        "--duration",
+        str(seconds),
+        "--rate",
+        str(PROFILE_RATE),
+        "--format",
+        "raw",
+        "-o",
+        str(raw),
+    ]
+    try:
+        spy = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        wrk.result()
+        print("  py-spy is not installed (pip install py-spy): no profile")
+        return
+    wrk.result()
+    if spy.returncode != 0 or not raw.exists():
+        print(f"  py-spy failed ({label}): {spy.stderr.strip()[-300:]}")
+        return
+    print(summarise_profile(raw, label, seconds, PROFILE_RATE), flush=True)
+
+
+def summarise_profile(raw: Path, label: str, seconds: float, rate: int, top: int = 12) -> str:
+    """Where the event loop's time goes, from py-spy's collapsed stacks (with line numbers).
+
+    aiosqlite's threads are counted apart: one parked in its queue's get() is waiting, not
+    working, even when py-spy cannot tell it is idle."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
+    loop = sqlite_busy = 0
+    wait_line = _aiosqlite_wait_line()
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [frame for frame in stack.split(";") if "(" in frame]
+        if not frames:
+            continue
+        if "_connection_worker_thread" in stack:
+            leaf = frames[-1]
+            if leaf.startswith("_connection_worker_thread") and _line_of(leaf) == wait_line:
+                continue
+            sqlite_busy += count
+            continue
+        loop += count
+        short = [_short(frame) for frame in frames]
+        own[short[-1]] += count
+        packages[_package(frames[-1])] += count
+        for frame in set(short):
+            if frame.endswith(".html)") or ("(widget/" in frame and not frame.endswith(_ENTRY)):
+                inclusive[frame] += count
+    possible = max(1.0, seconds * rate)
+    lines = [
+        f"  profile of {label} ({raw}): event loop busy {loop / possible:.0%} of the time; "
+        f"aiosqlite threads working {sqlite_busy / possible:.0%} of one core"
+    ]
+    if not loop:
+        return lines[0]
+    lines.append("    event loop, own time by package:")
+    lines += [f"      {n / loop:6.1%}  {name}" for name, n in packages.most_common(top)]
+    lines.append("    event loop, own time by function:")
+    lines += [f"      {n / loop:6.1%}  {name}" for name, n in own.most_common(top)]
+    lines.append("    event loop, widget code and templates including callees:")
+    lines += [f"      {n / loop:6.1%}  {name}" for name, n in inclusive.most_common(top * 2)]
+    return "\n".join(lines)
+
+
+_ENTRY = ("(widget/cli.py)", "(widget/__main__.py)")
+
+
+def _aiosqlite_wait_line() -> int:
+    """The line where aiosqlite's worker thread waits for work (`tx.get()`), or -1."""
+    try:
+        import inspect
+
+        import aiosqlite.core
+
+        lines, first = inspect.getsourcelines(aiosqlite.core._connection_worker_thread)
+    except (ImportError, AttributeError, OSError):
+        return -1
+    for number, text in enumerate(lines, start=first):
+        if ".get()" in text:
+            return number
+    return -1
+
+
+def _line_of(frame: str) -> int:
+    found = re.search(r":(\d+)\)$", frame)
+    return int(found.group(1)) if found else -1
+
+
+def _package(frame: str) -> str:
+    where = _short(frame).rpartition(" (")[2].rstrip(")")
+    if where.endswith(".html"):
+        return "templates (compiled Jinja code)"
+    if where.startswith("<frozen") or "/" not in where:
+        return "stdlib"
+    head = where.split("/", 1)[0]
+    return "stdlib" if head.startswith("python3") else head
+
+
+def _short(frame: str) -> str:
+    """'render (jinja2/environment.py)' from py-spy's full path and line."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")")
+    for marker in ("site-packages/", "/lib/python3.", str(BENCH.parent) + "/"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+            break
+    where = re.sub(r":\d+$", "", where)
+    if where.startswith(("11/", "12/", "13/", "14/")):
+        where = where.split("/", 1)[1]
+    return f"{name} ({where})"
+
+
+# The machine -----------------------------------------------------------------------------------
+
+
+def describe_machine() -> str:
+    """CPUs, Python, and which widget package the service will import."""
+    code = "import sys, widget; print(sys.version.split()[0], widget.__file__)"
+    probe = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True, text=True, env=bench_env(), cwd=tempfile.gettempdir(), check=False,
+    )  # fmt: skip
+    if probe.returncode != 0:
+        raise HarnessError(f"the widget package does not import:\n{probe.stderr}")
+    version, module = probe.stdout.split()
+    source = Path(module).resolve().parent
+    return f"{os.cpu_count()} CPUs, Python {version}, widget from {source}"
+
+
+def _proc_stat() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    total = sum(fields)
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (total - idle) / ticks, total / ticks
+
+
+def cpu_busy(seconds: float = 1.0) -> float | None:
+    """The share of all CPUs busy over `seconds`; None where /proc/stat is missing."""
+    try:
+        busy0, total0 = _proc_stat()
+        time.sleep(seconds)
+        busy1, total1 = _proc_stat()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (busy1 - busy0) / (total1 - total0) if total1 > total0 else None
+
+
+class OtherLoad:
+    """How much CPU processes other than this harness and its children (the servers, wrk) used
+    while it ran: the machine's busy time less ours, as a share of all CPUs."""
+
+    def __init__(self) -> None:
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        try:
+            busy, total = _proc_stat()
+        except (OSError, ValueError, IndexError):
+            return None
+        t = os.times()
+        return busy, total, t.user + t.system + t.children_user + t.children_system
+
+    def share(self) -> float | None:
+        end = self._sample()
+        if self.start is None or end is None or end[1] <= self.start[1]:
+            return None
+        busy, total, ours = (b - a for a, b in zip(self.start, end, strict=True))
+        return max(0.0, busy - ours) / total
+
+
+# The run ---------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--signatures", type=int, default=0, help="rows to prefill (default 0)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per path (default 10)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
+    parser.add_argument("--quick", action="store_true", help="3 s per path: a smoke run")
+    parser.add_argument("--profile", metavar="DIR", help="also sample embed and sign with py-spy")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except HarnessError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    for tool in ("wrk", "taskset"):
+        if subprocess.run(["which", tool], capture_output=True, check=False).returncode:
+            raise HarnessError(f"{tool} is not installed")
+    if (os.cpu_count() or 1) < 2:
+        raise HarnessError("needs two CPUs: the server on CPU 0, wrk on CPU 1")
+    duration = 3 if args.quick else args.duration
+    warmup = 1
+    conns = args.connections
+    half = max(1, conns // 2)
+    started = time.monotonic()
+    print(
+        f"bench: {duration} s per path, {conns} connections, "
+        f"{args.signatures:,} prefilled signatures",
+        flush=True,
+    )
+    print(f"machine: {describe_machine()}", flush=True)
+    other = OtherLoad()
+    busy = cpu_busy()
+    if busy is not None:
+        print(f"before the run, other processes kept {busy:.0%} of the CPUs busy", flush=True)
+        if busy > NOISY:
+            print("warning: the machine is not idle; expect noisy numbers (p99 above all)")
+
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        print("baseline (bare Starlette):", flush=True)
+        with baseline_server(Path(tmp)).running() as base:
+            plain = run_wrk("baseline GET /plain", base.base + "/plain", conns, duration, warmup)
+            form = run_wrk(
+                "baseline POST /form", base.base + "/form", conns, duration, warmup,
+                script="sign.lua", args=("dummy-token", run_id()),
+            )  # fmt: skip
+
+    with tempfile.TemporaryDirectory(prefix="bench-widget-") as tmp:
+        folder = Path(tmp)
+        print("petition-widget:", flush=True)
+        server = prepare_widget(folder, args.signatures)
+        with server.running():
+            api = f"{server.base}/api/campaigns/{SLUG}"
+            embed_url = f"{server.base}/c/{SLUG}/embed"
+            sign_url = f"{server.base}/c/{SLUG}/sign"
+            counter = run_wrk("counter JSON", api, conns, duration, warmup)
+            embed = run_wrk("embed page", embed_url, conns, duration, warmup)
+            token = fetch_token(server)
+            sign = run_wrk(
+                "sign POST", sign_url, conns, duration, warmup,
+                script="sign.lua", args=(token, run_id()),
+            )  # fmt: skip
+            count_ok, count_detail = check_count(server, folder / "petition-widget.db")
+            print("  counter while signing:", flush=True)
+            both = (
+                Wrk("counter while signing", api, half, duration),
+                Wrk("sign while counting", sign_url, half, duration, "sign.lua", (token, run_id())),
+            )
+            counter_busy, sign_busy = (w.result() for w in both)
+            for r in (counter_busy, sign_busy):
+                print(
+                    f"    {r.label}: {r.rps:,.0f} req/s, p99 {r.p99_ms:.2f} ms, errors {r.errors}"
+                )
+            final_ok, final_detail = check_count(server, folder / "petition-widget.db")
+            if args.profile:
+                out_dir = Path(args.profile).resolve()
+                out_dir.mkdir(parents=True, exist_ok=True)
+                seconds = max(3, duration)
+                profile(
+                    server, "embed", Wrk("embed", embed_url, conns, seconds + 1), seconds, out_dir
+                )
+                sign_wrk = Wrk("sign", sign_url, conns, seconds + 1, "sign.lua", (token, run_id()))
+                profile(server, "sign", sign_wrk, seconds, out_dir)
+
+    rows = [
+        Row(plain),
+        Row(form),
+        compare(counter, plain, "baseline plain", 0.90, p99_factor=1.5),
+        compare(embed, plain, "baseline plain", 0.70),
+        compare(sign, form, "baseline form", 0.70, p99_max_ms=50, zero_errors=True),
+        compare(counter_busy, counter, "counter alone", 0.50),
+        Row(sign_busy, note="", versus="(load beside it)"),
+    ]
+    rows += sync_rows(args, duration, warmup, conns)
+
+    print()
+    print(table(rows))
+    print()
+    verdict = "yes" if count_ok and final_ok else "no"
+    print(f"count = rows: {verdict} (after sign: {count_detail}; at the end: {final_detail})")
+    print(f"wall time {time.monotonic() - started:.0f} s")
+    during = other.share()
+    if during is not None:
+        print(f"other processes kept {during:.0%} of the CPUs busy during the run")
+        if during > NOISY:
+            print("warning: the machine was not idle; these numbers are noisy (p99 above all)")
+    return 0
+
+
+def sync_rows(args: argparse.Namespace, duration: int, warmup: int, conns: int) -> list[Row]:
+    """synchronous=FULL against NORMAL for signing, each on a fresh service and database."""
+    variable = sync_setting()
+    if variable is None:
+        return [Row(None, note="sign, synchronous FULL vs NORMAL: n/a (no setting yet)")]
+    print(f"synchronous (via {variable}):", flush=True)
+    results: dict[str, Result] = {}
+    for mode in ("FULL", "NORMAL"):
+        with tempfile.TemporaryDirectory(prefix=f"bench-sync-{mode.lower()}-") as tmp:
+            server = prepare_widget(Path(tmp), args.signatures, {variable: mode})
+            with server.running():
+                results[mode] = run_wrk(
+                    f"sign POST synchronous={mode}", f"{server.base}/c/{SLUG}/sign", conns,
+                    duration, warmup, script="sign.lua", args=(fetch_token(server), run_id()),
+                )  # fmt: skip
+    full, normal = results["FULL"], results["NORMAL"]
+    ratio = normal.rps / full.rps if full.rps else 0.0
+    return [Row(full), Row(normal, versus="synchronous=FULL", ratio=f"{ratio:.2f}")]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
