@@ -101,6 +101,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes(),
         middleware=[
+            Middleware(api.CounterFastPath, service=service),
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(

@@ -55,6 +55,18 @@ def origin_allowed(request: Request, public_url: str | None) -> bool:
     return origin.lower() == own_origin(request, public_url).lower()
 
 
+def every_response_headers(https: bool) -> list[tuple[str, str]]:
+    """The headers every response carries (a response may set its own CSP)."""
+    headers = [
+        ("Content-Security-Policy", content_security_policy()),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+    ]
+    if https:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
 class SecurityHeaders:
     """Adds the headers every response carries; a response may set its own CSP."""
 
@@ -75,13 +87,8 @@ class SecurityHeaders:
                         for k, v in message.get("headers", [])
                     ]
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", content_security_policy())
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                if https:
-                    headers.setdefault(
-                        "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-                    )
+                for name, value in every_response_headers(https):
+                    headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
