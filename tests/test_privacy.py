@@ -57,13 +57,13 @@ async def test_a_repeat_takes_the_same_path_as_a_first_signature(client):
     are compared in bench/, never asserted here."""
     store = client.app.state.service.store
     committed = []
-    original = store._commit
+    original = store._store_batch
 
     async def spy(batch):
-        committed.extend(signature.email_key for signature, _ in batch)
-        await original(batch)
+        committed.extend(signature.email_key for signature in batch)
+        return await original(batch)
 
-    store._commit = spy
+    store._store_batch = spy
     first = await sign(client, signer(1))
     again = await sign(client, signer(1, email="ALESIA1@example.org"))
     assert first.json() == again.json()
