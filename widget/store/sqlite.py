@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from widget.store import AuditEntry, SignatureRow, Stats, Store, StoreError
 from widget.store.writer import GroupWriter
 
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+BUSY_SECONDS = 10.0
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -130,7 +133,7 @@ class SQLiteStore(Store):
 
     async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(self.path, isolation_level=None)
-        await db.execute("PRAGMA busy_timeout = 10000")
+        await db.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute(f"PRAGMA synchronous = {self.synchronous}")
         # Deleted and purged personal data is overwritten, not left in free pages.
@@ -142,8 +145,7 @@ class SQLiteStore(Store):
         logging.getLogger("aiosqlite").setLevel(logging.INFO)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
-        await self._writer.execute("PRAGMA journal_mode = WAL")
-        await self._migrate()
+        await self._initialise()
         self._reader = await self._connect()
         self._signatures.start()
 
@@ -169,6 +171,27 @@ class SQLiteStore(Store):
                     await db.rollback()
                 raise
             await db.commit()
+
+    async def _initialise(self) -> None:
+        """WAL mode, then the migrations. Processes opening a new file together can find it
+        locked where SQLite's busy handler will not wait (it refuses when waiting could
+        deadlock), so this tries again for as long as the busy timeout."""
+        assert self._writer is not None
+        deadline = time.monotonic() + BUSY_SECONDS
+        delay = 0.01
+        while True:
+            try:
+                async with self._writer.execute("PRAGMA journal_mode = WAL") as cursor:
+                    (mode,) = await cursor.fetchone()
+                if mode.lower() != "wal":  # another connection held the file: not switched
+                    raise sqlite3.OperationalError("database is locked")
+                await self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def _migrate(self) -> None:
         async with self._transaction() as db:
