@@ -70,7 +70,7 @@ async def load_default_campaign(store: Store) -> None:
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for these settings. Nothing is opened until the lifespan starts."""
     settings = settings.with_secret()
-    store = open_store(settings.database)
+    store = open_store(settings.database, pool_size=settings.db_pool_size)
     counter = Counter(store.counts, settings.counter_cache_seconds)
     store.listeners.append(counter.note)
 

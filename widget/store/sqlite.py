@@ -156,6 +156,12 @@ class SQLiteStore(Store):
                 await db.close()
         self._reader = self._writer = None
 
+    async def ping(self) -> None:
+        try:
+            await self._all("SELECT 1")
+        except sqlite3.Error as exc:
+            raise StoreError("the database does not answer") from exc
+
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """The writing connection inside one immediate transaction, one writer at a time."""
