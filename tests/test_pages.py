@@ -191,15 +191,15 @@ async def test_partner_and_language_travel_into_the_form(client):
 
 
 async def test_counter_counts_signatures_from_another_writer_within_its_lifetime(
-    client_factory, tmp_path
+    client_factory, database
 ):
     async with client_factory(counter_cache_seconds=0) as client:
         await sign(client, signer(1))
-        # A second store on the same file (another process or instance) adds one.
+        # A second store on the same database (another process or instance) adds one.
         from tests.conftest import sealed_signature
         from widget.store import open_store
 
-        other = open_store(str(tmp_path / "petition-widget.db"))
+        other = open_store(database.url)
         await other.open()
         campaign = await client.app.state.service.campaigns.get("belarus")
         await other.add_signature(sealed_signature(signer(2), campaign))
