@@ -35,6 +35,7 @@ def routes() -> list[Route | Mount]:
     return [
         Route(urls.HOME, demo.home, name="home"),
         Route(urls.HEALTHZ, api.healthz, name="healthz"),
+        Route(urls.READYZ, api.readyz, name="readyz"),
         Route(urls.EMBED_JS, demo.embed_js, name="embed_js"),
         Route(urls.HOSTED, embed.hosted, name="hosted"),
         Route(urls.EMBED, embed.embed, name="embed"),
