@@ -41,13 +41,17 @@ ClientFactory = Callable[..., contextlib.AbstractAsyncContextManager[httpx.Async
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that uses the database, directly or through the app, runs on each backend,
-    unless it is marked sqlite_only with the reason."""
+    unless it is marked sqlite_only or postgres_only with the reason."""
     if "database" not in metafunc.fixturenames:
         return
-    marker = metafunc.definition.get_closest_marker("sqlite_only")
-    if marker is not None and not marker.kwargs.get("reason"):
-        raise pytest.UsageError(f"{metafunc.definition.nodeid}: sqlite_only needs a reason")
-    backends = ["sqlite"] if marker is not None else list(BACKENDS)
+    backends = list(BACKENDS)
+    for backend in BACKENDS:
+        marker = metafunc.definition.get_closest_marker(f"{backend}_only")
+        if marker is None:
+            continue
+        if not marker.kwargs.get("reason"):
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: {marker.name} needs a reason")
+        backends = [backend]
     metafunc.parametrize("database", backends, indirect=True)
 
 
