@@ -7,22 +7,18 @@ stored, and a form, an admin session and a partner's link made on one instance w
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
-import os
 import random
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import OPENER, TEST_PUBLIC_KEY, TEST_SECRET
-from tests.test_server import free_port
+from tests.conftest import OPENER
+from tests.servers import serving
 from widget import exports, operators, sealing
 from widget.store import open_store
 
@@ -33,7 +29,7 @@ UNIQUE = 240  # distinct addresses
 REPEATS = 60  # the same addresses again, on another instance, at the same time
 THROUGH_PARTNER = 10  # every tenth signer comes through the partner and opts in to it
 PUBLIC = "http://petitions.test"  # the origin the load balancer serves them all under
-CACHE_SECONDS = 1.0
+CACHE_SECONDS = 1.0  # the instances' PETITION_WIDGET_COUNTER_CACHE_SECONDS
 OFFSET = 785
 TOKEN_RE = re.compile(r'name="token" value="([^"]+)"')
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
@@ -43,53 +39,14 @@ PASSWORD = "a long enough password"
 @pytest.fixture
 def instances(database, tmp_path) -> Iterator[list[str]]:
     """Three `python -m widget serve` processes on one schema; their base URLs."""
-    env = {
-        **os.environ,
-        "PETITION_WIDGET_SECRET_KEY": TEST_SECRET,
-        "PETITION_WIDGET_PUBLIC_KEY": TEST_PUBLIC_KEY,
-        "PETITION_WIDGET_PUBLIC_URL": PUBLIC,
-        "PETITION_WIDGET_MIN_FILL_SECONDS": "0",
-        "PETITION_WIDGET_RATE_LIMITS": "off",
-        "PETITION_WIDGET_COUNTER_CACHE_SECONDS": str(CACHE_SECONDS),
-    }
-    ports = [free_port() for _ in range(INSTANCES)]
-    logs = [tmp_path / f"instance-{n}.log" for n in range(INSTANCES)]
-    servers = []
-    with contextlib.ExitStack() as stack:
-        for port, log in zip(ports, logs, strict=True):
-            out = stack.enter_context(log.open("w"))
-            # Started together, on an empty schema: the migrations must take turns.
-            servers.append(subprocess.Popen(
-                [sys.executable, "-m", "widget", "serve", "--port", str(port),
-                 "--database", database.url],
-                env=env, stdout=out, stderr=subprocess.STDOUT,
-            ))  # fmt: skip
-        bases = [f"http://127.0.0.1:{port}" for port in ports]
-        try:
-            for base, server in zip(bases, servers, strict=True):
-                wait_until_ready(base, server)
-            yield bases
-        finally:
-            for server in servers:
-                server.terminate()
-            for server in servers:
-                server.wait(timeout=20)
-    for log in logs:
-        text = log.read_text()
-        assert "Application shutdown complete" in text
+    settings = {"public_url": PUBLIC, "rate_limits": "off",
+                "counter_cache_seconds": str(CACHE_SECONDS)}  # fmt: skip
+    # Started together, on an empty schema: the migrations must take turns.
+    with serving(database.url, tmp_path, INSTANCES, **settings) as ports:
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    for log in tmp_path.glob("instance-*.log"):
         for secret in ("Zzinstance", "instances.example", "Reader"):
-            assert secret not in text  # nothing a reader typed reaches a log
-
-
-def wait_until_ready(base: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "an instance exited at start"
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(base + "/readyz").status_code == 200:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"{base} was not ready within 30 seconds")
+            assert secret not in log.read_text()  # nothing a reader typed reaches a log
 
 
 def form(n: int, partner: str) -> dict[str, str]:
