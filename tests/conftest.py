@@ -1,16 +1,27 @@
-"""Fixtures: the real app on a real SQLite database in a temporary folder."""
+"""Fixtures: the real app on a real database, SQLite in a temporary folder or a schema of its
+own in PostgreSQL. Every test that uses the database runs once on each (see `database`)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.databases import (
+    BACKENDS,
+    POSTGRES_URL,
+    Database,
+    PostgresDatabase,
+    SQLiteDatabase,
+    postgres_unreachable,
+    without_password,
+)
 from widget import sealing
 from widget.app import create_app
 from widget.campaigns import Campaign
@@ -28,9 +39,46 @@ SEALER = sealing.Sealer(sealing.public_key(TEST_PUBLIC_KEY))
 ClientFactory = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses the database, directly or through the app, runs on each backend,
+    unless it is marked sqlite_only or postgres_only with the reason."""
+    if "database" not in metafunc.fixturenames:
+        return
+    backends = list(BACKENDS)
+    for backend in BACKENDS:
+        marker = metafunc.definition.get_closest_marker(f"{backend}_only")
+        if marker is None:
+            continue
+        if not marker.kwargs.get("reason"):
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: {marker.name} needs a reason")
+        backends = [backend]
+    metafunc.parametrize("database", backends, indirect=True)
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The test's own database: a SQLite file in tmp_path, or a PostgreSQL schema that is
+    dropped afterwards. PostgreSQL being unreachable skips the test, and fails it under CI."""
+    if request.param == "sqlite":
+        yield SQLiteDatabase(tmp_path / "petition-widget.db")
+        return
+    reason = postgres_unreachable()
+    if reason is not None:
+        message = f"PostgreSQL is not reachable at {without_password(POSTGRES_URL)} ({reason})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; under CI=true the PostgreSQL tests must run")
+        pytest.skip(f"{message}; start it or set PETITION_WIDGET_TEST_POSTGRES")
+    db = PostgresDatabase()
+    try:
+        yield db
+    finally:
+        db.drop()
+
+
+def make_settings(database: Database | str, **overrides: Any) -> Settings:
+    """Test settings on a test database (or a path, for an app that is never started)."""
     values: dict[str, Any] = {
-        "database": str(tmp_path / "petition-widget.db"),
+        "database": database if isinstance(database, str) else database.url,
         "secret_key": TEST_SECRET,
         "min_fill_seconds": 0.0,
         "public_key": TEST_PUBLIC_KEY,
@@ -40,12 +88,12 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def client_factory(tmp_path: Path) -> ClientFactory:
+def client_factory(database: Database) -> ClientFactory:
     """Build the app with settings overrides, run its lifespan, and give an HTTP client."""
 
     @contextlib.asynccontextmanager
     async def factory(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(make_settings(tmp_path, **overrides))
+        app = create_app(make_settings(database, **overrides))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:

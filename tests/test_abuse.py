@@ -9,7 +9,6 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +16,7 @@ import pytest
 import redis
 
 from tests.conftest import BASE, count, make_settings, sign, signer
+from tests.databases import Database
 from widget.app import create_app
 from widget.ratelimit import ClientKeys, parse_limits
 from widget.settings import Settings, SettingsError
@@ -32,12 +32,12 @@ At = Callable[[str], httpx.AsyncClient]
 
 
 @pytest.fixture
-def network(tmp_path: Path) -> Callable[..., contextlib.AbstractAsyncContextManager[At]]:
+def network(database: Database) -> Callable[..., contextlib.AbstractAsyncContextManager[At]]:
     """One app with these settings; `at(address)` is an HTTP client from that address."""
 
     @contextlib.asynccontextmanager
     async def factory(**overrides: Any) -> AsyncIterator[At]:
-        app = create_app(make_settings(tmp_path, **overrides))
+        app = create_app(make_settings(database, **overrides))
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(app.router.lifespan_context(app))
 
@@ -140,7 +140,7 @@ async def test_off_lets_a_flood_through(network):
 )
 def test_a_bad_rate_limit_spec_is_refused_naming_the_variable(tmp_path, spec):
     with pytest.raises(SettingsError, match="PETITION_WIDGET_RATE_LIMITS"):
-        create_app(make_settings(tmp_path, rate_limits=spec))
+        create_app(make_settings(str(tmp_path / "unopened.db"), rate_limits=spec))
 
 
 def test_rate_limits_come_from_the_environment(tmp_path):
@@ -154,7 +154,8 @@ def test_rate_limits_come_from_the_environment(tmp_path):
 
 def test_an_unknown_storage_is_refused_naming_the_variable(tmp_path):
     with pytest.raises(SettingsError, match="PETITION_WIDGET_RATE_LIMIT_STORAGE"):
-        create_app(make_settings(tmp_path, rate_limit_storage="memcached://127.0.0.1:11211"))
+        unopened = str(tmp_path / "unopened.db")
+        create_app(make_settings(unopened, rate_limit_storage="memcached://127.0.0.1:11211"))
 
 
 def test_client_keys_hide_the_address_and_rotate_daily():
@@ -191,13 +192,14 @@ def redis_db() -> Iterator[redis.Redis]:
     connection.close()
 
 
-async def test_redis_storage_shares_the_limits_between_instances(tmp_path, redis_db):
+async def test_redis_storage_shares_the_limits_between_instances(database, redis_db):
     settings: dict[str, Any] = {
         "rate_limits": "client=3/10 minutes;campaign=1000/minute",
         "rate_limit_storage": REDIS_URL,
     }
-    first = create_app(make_settings(tmp_path, database=str(tmp_path / "a.db"), **settings))
-    second = create_app(make_settings(tmp_path, database=str(tmp_path / "b.db"), **settings))
+    # Two instances of the service on one database, as behind a load balancer.
+    first = create_app(make_settings(database, **settings))
+    second = create_app(make_settings(database, **settings))
     async with first.router.lifespan_context(first), second.router.lifespan_context(second):
         transports = [httpx.ASGITransport(app=app, client=(BOT, 1234)) for app in (first, second)]
         async with (
@@ -214,7 +216,7 @@ async def test_redis_storage_shares_the_limits_between_instances(tmp_path, redis
     assert BOT.encode() not in stored
 
 
-async def test_no_client_address_is_stored_or_logged(network, tmp_path, caplog):
+async def test_no_client_address_is_stored_or_logged(network, database, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     async with network(rate_limits="client=5/10 minutes") as at:
         for n in range(10):
@@ -222,8 +224,7 @@ async def test_no_client_address_is_stored_or_logged(network, tmp_path, caplog):
         for n, address in enumerate(READERS, start=100):
             await sign(at(address), signer(n), json=False)
     files = [path for path in tmp_path.rglob("*") if path.is_file()]
-    assert any(path.name.endswith(".db") for path in files)
-    stored = b"".join(path.read_bytes() for path in files)
+    stored = database.raw_bytes() + b"".join(path.read_bytes() for path in files)
     for address in [BOT, *READERS]:
         assert address.encode() not in stored
         assert address.encode("utf-16-le") not in stored

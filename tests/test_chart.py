@@ -113,9 +113,9 @@ def test_readable_without_colour():
     assert {"5", "7"} <= set(texts(root))
 
 
-async def test_chart_from_a_real_store(tmp_path):
+async def test_chart_from_a_real_store(database):
     campaign = load_file(resource("campaigns") / "belarus.toml")
-    store = open_store(str(tmp_path / "s.db"))
+    store = open_store(database.url)
     await store.open()
     try:
         await store.save_campaign(campaign)

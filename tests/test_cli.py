@@ -22,8 +22,8 @@ def run(capsys, *args: str) -> str:
     return capsys.readouterr().out
 
 
-def test_load_then_list(tmp_path, capsys):
-    db = str(tmp_path / "x.db")
+def test_load_then_list(tmp_path, capsys, database):
+    db = database.url
     assert run(capsys, "campaign", "list", "--database", db) == "no campaigns\n"
     assert run(capsys, "campaign", "load", str(BELARUS), "--database", db) == (
         "created campaign belarus\n"
@@ -77,10 +77,12 @@ def test_load_then_list(tmp_path, capsys):
         ),
     ],
 )
-def test_invalid_file_names_the_field_and_changes_nothing(tmp_path, capsys, change, message):
-    db = str(tmp_path / "x.db")
+def test_invalid_file_names_the_field_and_changes_nothing(
+    tmp_path, capsys, database, change, message
+):
+    db = database.url
     run(capsys, "campaign", "load", str(BELARUS), "--database", db)
-    before = (tmp_path / "x.db").read_bytes()
+    before = database.snapshot()
     bad = tmp_path / "bad.toml"
     old, new = change
     assert old in BELARUS.read_text()
@@ -88,7 +90,7 @@ def test_invalid_file_names_the_field_and_changes_nothing(tmp_path, capsys, chan
     with pytest.raises(SystemExit) as exit_info:
         main(["campaign", "load", str(bad), "--database", db])
     assert message in str(exit_info.value)
-    assert (tmp_path / "x.db").read_bytes() == before
+    assert database.snapshot() == before
     listing = run(capsys, "campaign", "list", "--database", db).splitlines()
     assert listing[1].split() == ["belarus", "open", "785", "0"]
 
@@ -140,6 +142,15 @@ def test_secret_key_from_the_environment_is_used_and_no_file_written(tmp_path):
     settings = Settings.load(env).with_secret()
     assert settings.secret_key.startswith("from-the-environment-")
     assert not settings.secret_file.exists()
+
+
+def test_postgres_needs_the_secret_key_given_not_made():
+    # A key made by each instance would let one address sign once per instance.
+    settings = Settings(database="postgresql://db.example/petitions?schema=pw")
+    with pytest.raises(SettingsError, match="PETITION_WIDGET_SECRET_KEY: required with"):
+        settings.with_secret()
+    given = Settings(database=settings.database, secret_key="k" * 40)
+    assert given.with_secret().secret_key == "k" * 40
 
 
 def test_empty_secret_file_is_refused(tmp_path):

@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from tests.conftest import signer
+from tests.conftest import SEALER, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, TEST_SECRET, signer
 from widget import sealing
 from widget.cli import main
 from widget.resources import resource
@@ -23,27 +23,34 @@ def run(capsys, *args: str) -> str:
 
 
 @pytest.fixture
-def db(tmp_path, capsys):
-    path = str(tmp_path / "ops.db")
-    run(capsys, "campaign", "load", str(resource("campaigns") / "belarus.toml"), "--database", path)
-    return path
+def db(database, capsys, monkeypatch):
+    """The database with the Belarus campaign; the CLI gets the keys the server has."""
+    monkeypatch.setenv("PETITION_WIDGET_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("PETITION_WIDGET_PUBLIC_KEY", TEST_PUBLIC_KEY)
+    run(capsys, "campaign", "load", str(resource("campaigns") / "belarus.toml"),
+        "--database", database.url)  # fmt: skip
+    return database.url
+
+
+@pytest.fixture
+def private_key(tmp_path):
+    """The operator's private key file, on the operator's machine."""
+    path = tmp_path / "operator-private.key"
+    sealing.write_key(path, TEST_PRIVATE_KEY, private=True)
+    return str(path)
 
 
 def seed(db: str, forms: list[dict[str, str]]) -> None:
-    """Signatures as the server stores them, sealed to the key made beside the database."""
-    from widget.settings import Settings
-
-    secret = Settings(database=db).with_secret().secret_key
-    sealer = sealing.Sealer(sealing.operator_public_key(None, db))
+    """Signatures as the server stores them, sealed to the server's public key."""
 
     async def go():
         store = open_store(db)
         await store.open()
         campaign = (await store.campaigns())[0][0]
         for form in forms:
-            signature, errors = accept(form, campaign, secret)
+            signature, errors = accept(form, campaign, TEST_SECRET)
             assert not errors
-            await store.add_signature(sealer.seal(signature))
+            await store.add_signature(SEALER.seal(signature))
         await store.close()
 
     asyncio.run(go())
@@ -90,7 +97,7 @@ def test_set_changes_one_field_and_validates(db, capsys):
         main(["campaign", "set", "nope", "status", "open", "--database", db])
 
 
-def test_partner_commands_and_exports(db, capsys, tmp_path):
+def test_partner_commands_and_exports(db, private_key, capsys, tmp_path):
     run(capsys, "partner", "add", "diaspora", "--name", "Diaspora Org",
         "--origin", "https://diaspora.example", "--database", db)  # fmt: skip
     assert "diaspora\tDiaspora Org" in run(capsys, "partner", "list", "--database", db)
@@ -105,7 +112,7 @@ def test_partner_commands_and_exports(db, capsys, tmp_path):
         signer(2, partner="diaspora", last_name="Zzsurnametwo"),
         signer(3, last_name="Zzsurnamethree"),
     ])  # fmt: skip
-    key = str(sealing.key_paths(db)[1])
+    key = private_key
     with pytest.raises(SystemExit, match="give --private-key"):
         main(["export", "belarus", "--kind", "operator", "--database", db])
     out = tmp_path / "partner.csv"

@@ -15,6 +15,7 @@ from widget.urls import URLs
 PINNED = {
     ("GET", "/"),
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("GET", "/embed.js"),
     ("GET", "/c/{slug}"),
     ("GET", "/c/{slug}/embed"),

@@ -1,4 +1,4 @@
-"""CSV exports on a real SQLite store: the operator's full file, the delivery file that must
+"""CSV exports on a real store (each backend): the operator's full file, the delivery file that must
 never carry a surname, an address or a postal code, the partner's opted-in signers, and
 constant memory on a large campaign."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import sqlite3
 import tracemalloc
 from dataclasses import replace
 from datetime import date
@@ -64,8 +63,8 @@ def secrets_of(form: dict[str, str]) -> list[str]:
 
 
 @pytest.fixture
-async def store(tmp_path):
-    store = open_store(str(tmp_path / "s.db"))
+async def store(database):
+    store = open_store(database.url)
     await store.open()
     await store.save_campaign(BELARUS)
     yield store
@@ -254,26 +253,24 @@ MEMORY_LIMIT = 1_500_000  # bytes; a chunk of 250 rows takes well under half of 
 
 
 @pytest.fixture
-async def large(store, tmp_path):
+async def large(store, database):
     """Twenty thousand signatures written straight into the schema."""
-    db = sqlite3.connect(store.path)
-    db.executemany(
-        "INSERT INTO signatures (campaign, email_key, sealed, first_name, last_name, email, "
-        "country, postal_code, opt_in, partner, partner_opt_in, signed_at) "
-        "VALUES (?, ?, ?, '', '', '', ?, '', ?, ?, ?, ?)",
+    database.insert(
+        "signatures",
+        ("campaign", "email_key", "sealed", "first_name", "last_name", "email", "country",
+         "postal_code", "opt_in", "partner", "partner_opt_in", "signed_at"),
         (
             ("belarus", i.to_bytes(8, "big"),
              SEALER.seal_personal({"first_name": f"Firstname{i:06d}" * 6,
                                    "last_name": f"Lastname{i:06d}" * 3,
                                    "email": f"signer{i:06d}@example.org",
                                    "postal_code": f"PC{i:06d}"}),
-             COUNTRIES[i % 5], i % 2, "diaspora", 1, f"2026-11-{1 + i % 28:02d}T12:00:00Z")
+             "", "", "", COUNTRIES[i % 5], "", bool(i % 2), "diaspora", True,
+             f"2026-11-{1 + i % 28:02d}T12:00:00Z")
             for i in range(BULK)
         ),
     )  # fmt: skip
-    db.execute("UPDATE campaigns SET signature_count = ? WHERE slug = 'belarus'", (BULK,))
-    db.commit()
-    db.close()
+    database.add_to_count("belarus", BULK)
     return store
 
 

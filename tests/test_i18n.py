@@ -198,11 +198,9 @@ async def test_refusals_in_french(client):
     assert "Cette pétition est fermée." in (await client.get("/c/belarus?lang=fr")).text
 
 
-async def test_a_database_error_in_russian(client):
-    writer = client.app.state.service.store._writer
-    await writer.execute("PRAGMA query_only = ON")
-    response = await sign(client, signer(1, lang="ru"))
-    await writer.execute("PRAGMA query_only = OFF")
+async def test_a_database_error_in_russian(client, database):
+    with database.writes_refused():
+        response = await sign(client, signer(1, lang="ru"))
     assert response.status_code == 503
     assert response.json()["errors"]["form"] == (
         "Сейчас не удалось сохранить вашу подпись. Попробуйте ещё раз."

@@ -13,8 +13,9 @@ from tests.conftest import count, sign, signer
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/healthz", "/embed.js", "/c/belarus", "/c/belarus/embed", "/c/belarus/counter",
-     "/c/belarus/thanks", "/api/campaigns/belarus", "/static/widget.css", "/static/frame.js"],
+    ["/", "/healthz", "/readyz", "/embed.js", "/c/belarus", "/c/belarus/embed",
+     "/c/belarus/counter", "/c/belarus/thanks", "/api/campaigns/belarus", "/static/widget.css",
+     "/static/frame.js"],
 )  # fmt: skip
 async def test_public_pages_answer(client, path):
     response = await client.get(path)
@@ -23,6 +24,20 @@ async def test_public_pages_answer(client, path):
     assert response.headers["referrer-policy"] == "same-origin"
     assert "content-security-policy" in response.headers
     assert "set-cookie" not in response.headers
+
+
+async def test_readyz_answers_whether_the_database_does_and_healthz_does_not_ask(client):
+    assert (await client.get("/readyz")).text == "ready"
+    store = client.app.state.service.store
+    await store.close()
+    try:
+        down = await client.get("/readyz")
+        assert (down.status_code, down.text) == (503, "not ready")
+        assert down.headers["cache-control"] == "no-store"
+        assert (await client.get("/healthz")).status_code == 200  # alive all the same
+    finally:
+        await store.open()
+    assert (await client.get("/readyz")).status_code == 200
 
 
 async def test_hosted_page_has_the_whole_campaign(client):
@@ -191,15 +206,15 @@ async def test_partner_and_language_travel_into_the_form(client):
 
 
 async def test_counter_counts_signatures_from_another_writer_within_its_lifetime(
-    client_factory, tmp_path
+    client_factory, database
 ):
     async with client_factory(counter_cache_seconds=0) as client:
         await sign(client, signer(1))
-        # A second store on the same file (another process or instance) adds one.
+        # A second store on the same database (another process or instance) adds one.
         from tests.conftest import sealed_signature
         from widget.store import open_store
 
-        other = open_store(str(tmp_path / "petition-widget.db"))
+        other = open_store(database.url)
         await other.open()
         campaign = await client.app.state.service.campaigns.get("belarus")
         await other.add_signature(sealed_signature(signer(2), campaign))

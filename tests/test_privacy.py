@@ -8,38 +8,32 @@ import logging
 from tests.conftest import sign, signer
 
 
-async def test_signing_logs_no_name_or_email(client, caplog):
+async def test_signing_logs_no_name_or_email(client, database, caplog):
     caplog.set_level(logging.DEBUG)
     await sign(client, signer(1, first_name="Uladzimir", last_name="Zzyzxsurname"))
     await sign(client, signer(1, first_name="Uladzimir", email="bad@"))
-    writer = client.app.state.service.store._writer
-    await writer.execute("PRAGMA query_only = ON")
-    await sign(client, signer(2, first_name="Uladzimir", last_name="Zzyzxsurname"))
-    await writer.execute("PRAGMA query_only = OFF")
+    with database.writes_refused():
+        await sign(client, signer(2, first_name="Uladzimir", last_name="Zzyzxsurname"))
     text = caplog.text
     assert "not stored" in text  # the failed commit was logged…
     for secret in ["Uladzimir", "Zzyzxsurname", "alesia1@", "alesia2@"]:
         assert secret not in text  # …without the signer
 
 
-async def test_no_client_address_or_user_agent_is_stored(client, tmp_path):
+async def test_no_client_address_or_user_agent_is_stored(client, database):
     await sign(
         client,
         signer(1),
         headers={"User-Agent": "Distinctive-Agent/1.0", "X-Forwarded-For": "203.0.113.77"},
     )
-    await client.app.state.service.store.close()
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("petition-widget.db*"))
+    raw = database.raw_bytes()
     for needle in [b"127.0.0.1", b"203.0.113.77", b"Distinctive-Agent", b"testclient"]:
         assert needle not in raw
-    await client.app.state.service.store.open()
 
 
-async def test_duplicate_check_uses_a_keyed_hash(client):
+async def test_duplicate_check_uses_a_keyed_hash(client, database):
     await sign(client, signer(1))
-    store = client.app.state.service.store
-    async with store._reader.execute("SELECT email_key FROM signatures") as cursor:
-        (key,) = await cursor.fetchone()
+    ((key,),) = database.rows("SELECT email_key FROM signatures")
     assert len(key) == 32
     assert b"alesia" not in key
 
@@ -57,13 +51,13 @@ async def test_a_repeat_takes_the_same_path_as_a_first_signature(client):
     are compared in bench/, never asserted here."""
     store = client.app.state.service.store
     committed = []
-    original = store._commit
+    original = store._store_batch
 
     async def spy(batch):
-        committed.extend(signature.email_key for signature, _ in batch)
-        await original(batch)
+        committed.extend(signature.email_key for signature in batch)
+        return await original(batch)
 
-    store._commit = spy
+    store._store_batch = spy
     first = await sign(client, signer(1))
     again = await sign(client, signer(1, email="ALESIA1@example.org"))
     assert first.json() == again.json()

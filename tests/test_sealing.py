@@ -8,13 +8,20 @@ import asyncio
 import csv
 import io
 import os
-import sqlite3
 import stat
 from dataclasses import replace
 
 import pytest
 
-from tests.conftest import OPENER, TEST_SECRET, count, sign, signer
+from tests.conftest import (
+    OPENER,
+    TEST_PRIVATE_KEY,
+    TEST_PUBLIC_KEY,
+    TEST_SECRET,
+    count,
+    sign,
+    signer,
+)
 from widget import sealing
 from widget.cli import main
 from widget.resources import resource
@@ -31,35 +38,41 @@ async def cli(argv: list[str]) -> None:
     await asyncio.to_thread(main, argv)
 
 
-def database_bytes(path) -> bytes:
-    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+@pytest.fixture
+def server_keys(monkeypatch, tmp_path):
+    """The keys an operator gives the server (and the CLI beside it); returns the private key
+    file that stays on the operator's machine."""
+    monkeypatch.setenv("PETITION_WIDGET_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("PETITION_WIDGET_PUBLIC_KEY", TEST_PUBLIC_KEY)
+    private = tmp_path / "operator-private.key"
+    sealing.write_key(private, TEST_PRIVATE_KEY, private=True)
+    return private
 
 
-async def test_the_database_file_holds_no_name_or_email(client, tmp_path):
+async def test_the_database_holds_no_name_or_email(client, database):
+    """On SQLite the file, its log and shared memory; on PostgreSQL every table of the
+    schema, and (as a superuser may read them) the table, index and TOAST pages themselves."""
     for form in SEEDED:
         assert (await sign(client, form)).status_code == 200
-    await client.app.state.service.store.close()
-    raw = database_bytes(tmp_path / "petition-widget.db")
+    raw = database.raw_bytes()
+    assert b"CA" in raw  # the countries are there in clear: the search does see the rows
     for form in SEEDED:
         for field in ("first_name", "last_name", "email"):
             assert form[field].encode() not in raw, form[field]
         assert form["email"].split("@")[0].encode() not in raw
     assert b"mail.example" not in raw
-    await client.app.state.service.store.open()
 
 
-async def test_sealed_rows_open_with_the_key_and_only_with_it(client):
+async def test_sealed_rows_open_with_the_key_and_only_with_it(client, database):
     await sign(client, signer(1, last_name="Qwsurname"))
-    store = client.app.state.service.store
-    async with store._reader.execute("SELECT sealed FROM signatures") as cursor:
-        ((blob,),) = await cursor.fetchall()
+    ((blob,),) = database.rows("SELECT sealed FROM signatures")
     assert OPENER.open(blob)["last_name"] == "Qwsurname"
     stranger = sealing.Opener(sealing.private_key(sealing.generate_keypair()[0]))
     with pytest.raises(sealing.SealingKeyError, match="does not open"):
         stranger.open(blob)
 
 
-async def test_a_partner_with_a_key_gets_its_opted_in_signers_sealed_to_it(client):
+async def test_a_partner_with_a_key_gets_its_opted_in_signers_sealed_to_it(client, database):
     private, public = sealing.generate_keypair()
     from widget.partners import make_partner
 
@@ -68,10 +81,7 @@ async def test_a_partner_with_a_key_gets_its_opted_in_signers_sealed_to_it(clien
     await service.campaigns.reload(force=True)
     await sign(client, signer(1, partner="diaspora", partner_opt_in="1"))
     await sign(client, signer(2, partner="diaspora"))
-    async with service.store._reader.execute(
-        "SELECT partner_sealed FROM signatures ORDER BY id"
-    ) as cursor:
-        (first,), (second,) = await cursor.fetchall()
+    (first,), (second,) = database.rows("SELECT partner_sealed FROM signatures ORDER BY id")
     assert second is None  # no consent, nothing for the partner
     opened = sealing.Opener(sealing.private_key(private)).open(first)
     assert opened["email"] == "alesia1@example.org"
@@ -89,8 +99,20 @@ def test_keys_generate_writes_an_owner_only_private_key_and_never_overwrites(tmp
         main(["keys", "generate", "--out", str(tmp_path)])
 
 
-def test_export_and_decrypt_refuse_without_or_with_the_wrong_key(tmp_path):
-    db = str(tmp_path / "k.db")
+def test_without_a_configured_key_sqlite_makes_a_pair_and_postgres_refuses(tmp_path):
+    database = str(tmp_path / "new.db")
+    made = sealing.operator_public_key(None, database)
+    public, private = sealing.key_paths(database)
+    assert sealing.public_key(public.read_text()) == made
+    assert stat.S_IMODE(os.stat(private).st_mode) == 0o600
+    assert sealing.operator_public_key(None, database) == made  # made once, then read
+    # Instances sharing a server must seal to one key: none is made up per instance.
+    with pytest.raises(sealing.SealingKeyError, match="PETITION_WIDGET_PUBLIC_KEY: required"):
+        sealing.operator_public_key(None, "postgresql://db.example/petitions")
+
+
+def test_export_and_decrypt_refuse_without_or_with_the_wrong_key(tmp_path, database):
+    db = database.url
     main(["campaign", "load", str(resource("campaigns") / "belarus.toml"), "--database", db])
     with pytest.raises(SystemExit, match="give --private-key"):
         main(["export", "belarus", "--kind", "operator", "--database", db])
@@ -107,56 +129,52 @@ def test_export_and_decrypt_refuse_without_or_with_the_wrong_key(tmp_path):
     )
 
 
-async def test_plaintext_database_is_sealed_by_a_command_without_losing_a_row(tmp_path, capsys):
-    db = tmp_path / "old.db"
-    await cli(
-        ["campaign", "load", str(resource("campaigns") / "belarus.toml"), "--database", str(db)]
-    )
+async def test_plaintext_database_is_sealed_by_a_command_without_losing_a_row(
+    database, server_keys, tmp_path, capsys
+):
+    db = database.url
+    await cli(["campaign", "load", str(resource("campaigns") / "belarus.toml"), "--database", db])
     # Rows as a database from before sealing holds them: plaintext, sealed NULL.
-    raw = sqlite3.connect(db)
-    raw.executemany(
-        "INSERT INTO signatures (campaign, email_key, first_name, last_name, email, postal_code, "
-        "country, opt_in, partner, partner_opt_in, signed_at) "
-        "VALUES ('belarus', ?, ?, ?, ?, '', 'CA', 1, NULL, 0, '2026-11-01T10:00:00Z')",
-        [(bytes([i]) * 32, f"Oldfirst{i}", f"Oldsurname{i}", f"old{i}@legacy.example")
-         for i in range(30)],
+    database.insert(
+        "signatures",
+        ("campaign", "email_key", "first_name", "last_name", "email", "postal_code", "country",
+         "opt_in", "partner", "partner_opt_in", "signed_at"),
+        [("belarus", bytes([i]) * 32, f"Oldfirst{i}", f"Oldsurname{i}", f"old{i}@legacy.example",
+          "", "CA", True, None, False, "2026-11-01T10:00:00Z") for i in range(30)],
     )  # fmt: skip
-    raw.execute("UPDATE campaigns SET signature_count = 30")
-    raw.commit()
-    raw.close()
+    database.add_to_count("belarus", 30)
+    assert b"Oldsurname" in database.raw_bytes()  # the search below would find them
     capsys.readouterr()
-    await cli(["seal", "--database", str(db)])
+    await cli(["seal", "--database", db])
     assert "sealed 30 row(s)" in capsys.readouterr().out
-    content = database_bytes(db)
+    content = database.raw_bytes()
     assert b"Oldsurname" not in content and b"legacy.example" not in content
-    key = sealing.key_paths(str(db))[1]
     out = tmp_path / "all.csv"
-    await cli(["export", "belarus", "--kind", "operator", "--private-key", str(key), "-o", str(out),
-          "--database", str(db)])  # fmt: skip
+    await cli(["export", "belarus", "--kind", "operator", "--private-key", str(server_keys),
+               "-o", str(out), "--database", db])  # fmt: skip
     rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     assert sorted(r["last_name"] for r in rows) == sorted(f"Oldsurname{i}" for i in range(30))
-    await cli(["campaign", "list", "--database", str(db)])
+    await cli(["campaign", "list", "--database", db])
     assert capsys.readouterr().out.splitlines()[1].split() == ["belarus", "open", "815", "30"]
 
 
-async def test_purge_keeps_the_counts_and_needs_a_closed_campaign(client, tmp_path, capsys):
+async def test_purge_keeps_the_counts_and_needs_a_closed_campaign(client, database, capsys):
     for form in SEEDED[:5]:
         await sign(client, form)
-    db = str(tmp_path / "petition-widget.db")
+    db = database.url
     await client.app.state.service.store.close()
     with pytest.raises(SystemExit, match="only a closed campaign"):
         await cli(["purge", "belarus", "--older-than", "0", "--database", db])
     await cli(["campaign", "set", "belarus", "status", "closed", "--database", db])
     await cli(["purge", "belarus", "--older-than", "0", "--database", db])
     assert "personal data of 5 signature(s)" in capsys.readouterr().out
-    assert b"Qwsurname" not in database_bytes(tmp_path / "petition-widget.db")
+    assert b"Qwsurname" not in database.raw_bytes()
     store = open_store(db)
     await store.open()
     assert (await store.counts())["belarus"] == 5
     stats = await store.stats("belarus", "")
     assert stats.by_country == [("CA", 5)]
-    async with store._reader.execute("SELECT count(*) FROM signatures WHERE sealed IS NULL") as c:
-        assert (await c.fetchone())[0] == 5
+    assert await store.unsealed_count() == 5
     await store.close()
     await client.app.state.service.store.open()
 
@@ -176,15 +194,14 @@ async def test_held_signatures_count_only_when_released(client):
 
 
 async def test_invalidation_by_domain_partner_and_time_uncounts_exactly(
-    client, tmp_path, capsys, monkeypatch
+    client, database, server_keys, capsys
 ):
-    monkeypatch.setenv("PETITION_WIDGET_SECRET_KEY", TEST_SECRET)  # the server's key
     await sign(client, signer(1, email="a@flood.example"))
     await sign(client, signer(2, email="b@flood.example"))
     await sign(client, signer(3, partner="bots"))
     await sign(client, signer(4))
     assert await count(client) == 789
-    db = str(tmp_path / "petition-widget.db")
+    db = database.url
     await cli(["invalidate", "belarus", "--email-domain", "FLOOD.example", "--database", db])
     assert "invalidated 2" in capsys.readouterr().out
     await cli(["invalidate", "belarus", "--partner", "bots", "--database", db])
@@ -196,5 +213,4 @@ async def test_invalidation_by_domain_partner_and_time_uncounts_exactly(
     assert (await store.counts())["belarus"] == 1
     await cli(["invalidate", "belarus", "--since", "2000-01-01", "--database", db])
     assert (await store.counts())["belarus"] == 0
-    async with store._reader.execute("SELECT count(*) FROM signatures") as cursor:
-        assert (await cursor.fetchone())[0] == 4  # kept, for the record, but not counted
+    assert database.rows("SELECT count(*) FROM signatures") == [(4,)]  # kept, but not counted

@@ -34,6 +34,7 @@ def routes() -> list[Route | Mount]:
     return [
         Route(urls.HOME, demo.home, name="home"),
         Route(urls.HEALTHZ, api.healthz, name="healthz"),
+        Route(urls.READYZ, api.readyz, name="readyz"),
         Route(urls.EMBED_JS, demo.embed_js, name="embed_js"),
         Route(urls.HOSTED, embed.hosted, name="hosted"),
         Route(urls.EMBED, embed.embed, name="embed"),
@@ -69,7 +70,9 @@ async def load_default_campaign(store: Store) -> None:
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for these settings. Nothing is opened until the lifespan starts."""
     settings = settings.with_secret()
-    store = open_store(settings.database, settings.sqlite_synchronous)
+    store = open_store(
+        settings.database, settings.sqlite_synchronous, pool_size=settings.db_pool_size
+    )
     counter = Counter(store.counts, settings.counter_cache_seconds)
     store.listeners.append(counter.note)
 

@@ -25,7 +25,8 @@ from widget.urls import URLs
 def _database_flag(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--database",
-        help=f"SQLite database file (env {ENV_PREFIX}DATABASE; default ./petition-widget.db)",
+        help=f"a SQLite file or a postgresql:// URL (env {ENV_PREFIX}DATABASE; "
+        "default ./petition-widget.db)",
     )
     return parser
 
@@ -186,7 +187,7 @@ def serve(settings: Settings) -> None:
 
 @contextlib.asynccontextmanager
 async def _store(settings: Settings) -> AsyncIterator[Store]:
-    store = open_store(settings.database)
+    store = open_store(settings.database, pool_size=settings.db_pool_size)
     await store.open()
     try:
         yield store

@@ -14,6 +14,7 @@ from nacl.encoding import Base64Encoder
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
+from widget.settings import ENV_PREFIX, database_file, is_postgres
 from widget.signing import Signature
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,12 @@ def operator_public_key(configured: str | None, database: str) -> PublicKey:
     the server, and every start says so until it has been moved off."""
     if configured:
         return public_key(configured)
+    if is_postgres(database):
+        # Instances must seal to one key, or the operator could not open half the signatures.
+        raise SealingKeyError(
+            f"{ENV_PREFIX}PUBLIC_KEY: required with PostgreSQL; give every instance the same "
+            "key (from `petition-widget keys generate`)"
+        )
     public_path, private_path = key_paths(database)
     if not public_path.exists():
         private, public = generate_keypair()
@@ -156,6 +163,6 @@ def operator_public_key(configured: str | None, database: str) -> PublicKey:
 
 
 def key_paths(database: str) -> tuple[Path, Path]:
-    db = Path(database.removeprefix("sqlite:///"))
+    db = database_file(database)
     stem = db.name.removesuffix(".db")
     return db.with_name(stem + ".operator-public.key"), db.with_name(stem + ".operator-private.key")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "PETITION_WIDGET_"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class SettingsError(ValueError):
@@ -51,7 +52,18 @@ class Settings:
 
     host: str = _setting("127.0.0.1", "Address to listen on.")
     port: int = _setting(8000, "Port to listen on.")
-    database: str = _setting("./petition-widget.db", "Path of the SQLite database file.")
+    database: str = _setting(
+        "./petition-widget.db",
+        "The SQLite database file (a path, or sqlite:///path), or a PostgreSQL URL "
+        "(postgresql://user@host:5432/db, with ?schema=NAME for a schema other than public) "
+        "that several instances can share.",
+    )
+    db_pool_size: int = _setting(
+        5,
+        "PostgreSQL only: the most connections one instance opens (one writes signatures, the "
+        "others read). N instances open up to N times this; keep it under the server's "
+        "max_connections.",
+    )
     sqlite_synchronous: str = _setting(
         "FULL",
         "SQLite's synchronous mode: FULL (an acknowledged signature survives a power cut) or "
@@ -60,16 +72,18 @@ class Settings:
     )
     secret_key: str | None = _setting(
         None,
-        "Key that signs form tokens and keys the duplicate check. Default: generated on first "
-        "run and kept in a file beside the database (NAME.secret-key); back that file up with "
-        "the database, and give every instance the same key.",
+        "Key that signs form tokens and keys the duplicate check. Default with SQLite: "
+        "generated on first run and kept in a file beside the database (NAME.secret-key); "
+        "back that file up with the database. Required with PostgreSQL, the same on every "
+        "instance.",
     )
     public_key: str | None = _setting(
         None,
         "The operator's public key (base64, from `petition-widget keys generate`): names, "
-        "emails and postal codes are sealed to it. Default: a key pair made beside the "
-        "database on first run (NAME.operator-public.key and NAME.operator-private.key); "
-        "move the private one off the server.",
+        "emails and postal codes are sealed to it. Default with SQLite: a key pair made beside "
+        "the database on first run (NAME.operator-public.key and NAME.operator-private.key); "
+        "move the private one off the server. Required with PostgreSQL, the same on every "
+        "instance.",
     )
     public_url: str | None = _setting(
         None,
@@ -126,12 +140,30 @@ class Settings:
         """These settings with secret_key filled in from the key file, made on first run."""
         if self.secret_key:
             return self
+        if is_postgres(self.database):
+            # A key made by each instance would let one address sign once per instance.
+            raise SettingsError(
+                f"{ENV_PREFIX}SECRET_KEY: required with PostgreSQL; give every instance the "
+                "same key (there is no file beside the database to keep one in)"
+            )
         return replace(self, secret_key=load_or_create_secret(self))
 
     @property
     def secret_file(self) -> Path:
-        db = Path(self.database)
+        db = database_file(self.database)
         return db.with_name(db.name.removesuffix(".db") + ".secret-key")
+
+
+def is_postgres(database: str) -> bool:
+    """Whether a database setting names a PostgreSQL server rather than a SQLite file."""
+    return database.startswith(POSTGRES_SCHEMES)
+
+
+def database_file(database: str) -> Path:
+    """The SQLite file a database setting names (a path, or sqlite:///path)."""
+    if is_postgres(database):
+        raise SettingsError(f"{ENV_PREFIX}DATABASE: a PostgreSQL database has no file")
+    return Path(database.removeprefix("sqlite:///"))
 
 
 def load_or_create_secret(settings: Settings) -> str:

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 HOME = "/"
 HEALTHZ = "/healthz"
+READYZ = "/readyz"
 EMBED_JS = "/embed.js"
 STATIC = "/static"
 HOSTED = "/c/{slug}"
@@ -46,6 +47,9 @@ class URLs:
 
     def healthz(self) -> str:
         return self.base + HEALTHZ
+
+    def readyz(self) -> str:
+        return self.base + READYZ
 
     def embed_js(self) -> str:
         return self.base + EMBED_JS

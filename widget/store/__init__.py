@@ -1,5 +1,5 @@
 """The storage gateway. Views and domain code call this interface and never see SQL; each
-backend (SQLite now, PostgreSQL later) implements it."""
+backend (SQLite for one process, PostgreSQL for several instances) implements it."""
 
 from __future__ import annotations
 
@@ -63,6 +63,10 @@ class Store(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Finish the writes under way, then disconnect."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Return once the database answers a query; raise StoreError if it does not."""
 
     @abstractmethod
     async def save_campaign(self, campaign: Campaign) -> bool:
@@ -157,9 +161,15 @@ class Store(ABC):
         """The newest entries first."""
 
 
-def open_store(database: str, synchronous: str = "FULL") -> Store:
-    """The backend for a database setting."""
+def open_store(database: str, synchronous: str = "FULL", pool_size: int = 5) -> Store:
+    """The backend for a database setting: postgresql://… or postgres://… is PostgreSQL (with
+    `pool_size` connections at most); a path or sqlite:///path is SQLite."""
+    from widget.settings import database_file, is_postgres
+
+    if is_postgres(database):
+        from widget.store.postgres import PostgresStore
+
+        return PostgresStore(database, pool_size=pool_size)
     from widget.store.sqlite import SQLiteStore
 
-    path = database.removeprefix("sqlite:///")
-    return SQLiteStore(path, synchronous=synchronous)
+    return SQLiteStore(str(database_file(database)), synchronous=synchronous)

@@ -1,5 +1,5 @@
-"""SQLite backend: WAL mode, one reading connection, and one writer task that group-commits
-the signatures arriving together into one transaction."""
+"""SQLite backend: WAL mode, one reading connection, and one writing connection that the
+group-committing writer (widget/store/writer.py) and every other write share in turn."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -20,11 +22,10 @@ from widget.partners import Partner
 from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
 from widget.settings import SettingsError
 from widget.store import AuditEntry, SignatureRow, Stats, Store, StoreError
+from widget.store.writer import GroupWriter
 
-log = logging.getLogger(__name__)
-
-MAX_BATCH = 256
 SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")  # never OFF: an acknowledged signature must stay
+BUSY_SECONDS = 10.0
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -101,7 +102,6 @@ _INSERT = """
     VALUES (?, ?, ?, ?, ?, '', '', '', '', ?, ?, ?, ?, ?, ?)
     ON CONFLICT (campaign, email_key) DO NOTHING
 """
-_Pending = tuple[SealedSignature, "asyncio.Future[None]"]
 # A signature counts once it is neither held for review nor invalidated.
 COUNTED = "held = 0 AND invalid = 0"
 
@@ -129,14 +129,14 @@ class SQLiteStore(Store):
         self._reader: aiosqlite.Connection | None = None
         self._writer: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
-        self._queue: asyncio.Queue[tuple[SealedSignature, asyncio.Future[None]] | None] = (
-            asyncio.Queue()
+        # A lambda, so that the batch function is looked up on each commit (tests spy on it).
+        self._signatures = GroupWriter(
+            lambda batch: self._store_batch(batch), self._notify, name="sqlite-writer"
         )
-        self._task: asyncio.Task[None] | None = None
 
     async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(self.path, isolation_level=None)
-        await db.execute("PRAGMA busy_timeout = 10000")
+        await db.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute(f"PRAGMA synchronous = {self.synchronous}")
         # Deleted and purged personal data is overwritten, not left in free pages.
@@ -148,20 +148,22 @@ class SQLiteStore(Store):
         logging.getLogger("aiosqlite").setLevel(logging.INFO)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
-        await self._writer.execute("PRAGMA journal_mode = WAL")
-        await self._migrate()
+        await self._initialise()
         self._reader = await self._connect()
-        self._task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
+        self._signatures.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            await self._queue.put(None)
-            await self._task
-            self._task = None
+        await self._signatures.stop()
         for db in (self._reader, self._writer):
             if db is not None:
                 await db.close()
         self._reader = self._writer = None
+
+    async def ping(self) -> None:
+        try:
+            await self._all("SELECT 1")
+        except sqlite3.Error as exc:
+            raise StoreError("the database does not answer") from exc
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -178,6 +180,27 @@ class SQLiteStore(Store):
                     await db.rollback()
                 raise
             await db.commit()
+
+    async def _initialise(self) -> None:
+        """WAL mode, then the migrations. Processes opening a new file together can find it
+        locked where SQLite's busy handler will not wait (it refuses when waiting could
+        deadlock), so this tries again for as long as the busy timeout."""
+        assert self._writer is not None
+        deadline = time.monotonic() + BUSY_SECONDS
+        delay = 0.01
+        while True:
+            try:
+                async with self._writer.execute("PRAGMA journal_mode = WAL") as cursor:
+                    (mode,) = await cursor.fetchone()
+                if mode.lower() != "wal":  # another connection held the file: not switched
+                    raise sqlite3.OperationalError("database is locked")
+                await self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def _migrate(self) -> None:
         async with self._transaction() as db:
@@ -243,55 +266,26 @@ class SQLiteStore(Store):
     # Signatures ------------------------------------------------------------------------------
 
     async def add_signature(self, signature: SealedSignature) -> None:
-        if self._task is None or self._task.done():
-            raise StoreError("the store is not accepting signatures")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((signature, done))
-        await done
+        await self._signatures.submit(signature)
 
-    async def _write_loop(self) -> None:
-        while True:
-            item = await self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                nxt = self._queue.get_nowait()
-                if nxt is None:
-                    await self._commit(batch)
-                    return
-                batch.append(nxt)
-            await self._commit(batch)
-
-    async def _commit(self, batch: list[_Pending]) -> None:
-        """One transaction for the whole batch: all of it is committed, or none of it is."""
+    async def _store_batch(self, batch: list[SealedSignature]) -> dict[str, int]:
+        """One transaction for the whole batch; returns the signatures counted per campaign."""
         added: dict[str, int] = defaultdict(int)
-        try:
-            # Inside the try: whatever fails, every request in the batch gets its answer.
-            groups: dict[tuple[str, bool], list[tuple]] = defaultdict(list)
-            for signature, _ in batch:
-                groups[signature.campaign, signature.held].append(_row(signature))
-            async with self._transaction() as db:
-                for (slug, held), rows in groups.items():
-                    before = db.total_changes
-                    await db.executemany(_INSERT, rows)
-                    if not held:  # held signatures are stored, not counted, until released
-                        added[slug] += db.total_changes - before
-                # Every batch writes its campaigns' count rows, even a batch of repeats that adds
-                # nothing: an empty transaction skips the disk sync, and a repeat would answer
-                # measurably faster than a first signature (a timing oracle).
-                for slug in {slug for slug, _ in groups}:
-                    await _bump(db, slug, added.get(slug, 0), always=True)
-        except Exception as exc:
-            log.error("a batch of %d signatures was not stored: %r", len(batch), exc)
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(StoreError("the signature was not stored"))
-            return
-        self._notify(added)
-        for _, done in batch:
-            if not done.done():
-                done.set_result(None)
+        groups: dict[tuple[str, bool], list[tuple]] = defaultdict(list)
+        for signature in batch:
+            groups[signature.campaign, signature.held].append(_row(signature))
+        async with self._transaction() as db:
+            for (slug, held), rows in groups.items():
+                before = db.total_changes
+                await db.executemany(_INSERT, rows)
+                if not held:  # held signatures are stored, not counted, until released
+                    added[slug] += db.total_changes - before
+            # Every batch writes its campaigns' count rows, even a batch of repeats that adds
+            # nothing: an empty transaction skips the disk sync, and a repeat would answer
+            # measurably faster than a first signature (a timing oracle).
+            for slug in {slug for slug, _ in groups}:
+                await _bump(db, slug, added.get(slug, 0), always=True)
+        return added
 
     async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
         where, params = "email_key = ?", [email_key]

@@ -1,4 +1,4 @@
-"""The JSON API and the health check. The counter JSON is the hottest path: it is encoded
+"""The JSON API and the health checks. The counter JSON is the hottest path: it is encoded
 once per change and answered from bytes, with an ETag and cache headers, by a small ASGI
 layer in front of the router (CounterFastPath); the route below answers the rest (404s)."""
 
@@ -15,6 +15,7 @@ from widget import urls
 from widget.campaigns import Campaign
 from widget.security import every_response_headers
 from widget.service import Service, service_of
+from widget.store import StoreError
 from widget.views.embed import campaign_or_404
 
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
@@ -101,4 +102,15 @@ class CounterFastPath:
 
 
 async def healthz(request: Request) -> Response:
+    """Liveness: the process answers. It never touches the database, so a database outage
+    does not get every instance restarted."""
     return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: the database answers, so this instance can take signatures."""
+    try:
+        await service_of(request).store.ping()
+    except StoreError:
+        return PlainTextResponse("not ready", 503, headers={"Cache-Control": "no-store"})
+    return PlainTextResponse("ready", headers={"Cache-Control": "no-store"})
