@@ -29,6 +29,9 @@ SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 MIGRATION_LOCK = 0x7057
 PING_SECONDS = 2.0
 CLOSE_SECONDS = 10.0
+# A batch stuck longer than this (behind a VACUUM FULL, say) fails, and its readers are told
+# to try again. Nothing else has a time limit: a purge of a large campaign may take minutes.
+BATCH_SECONDS = 30.0
 
 # Why shards. With one count per campaign, every commit that adds a signature must update that
 # one row, and PostgreSQL holds the row's lock until the transaction commits: the instances'
@@ -201,7 +204,6 @@ class PostgresStore(Store):
             self._dsn,
             min_size=1,
             max_size=self.pool_size,
-            command_timeout=60,
             server_settings={"search_path": self.schema, "application_name": "petition-widget"},
         )
         try:
@@ -305,7 +307,9 @@ class PostgresStore(Store):
         await self._signatures.submit(signature)
 
     async def _store_batch(self, batch: list[SealedSignature]) -> dict[str, int]:
-        rows = await self.pool.fetch(_INSERT_BATCH, *_columns(batch), _shard())
+        rows = await self.pool.fetch(
+            _INSERT_BATCH, *_columns(batch), _shard(), timeout=BATCH_SECONDS
+        )
         return dict(rows)
 
     async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
