@@ -39,6 +39,24 @@ SEALER = sealing.Sealer(sealing.public_key(TEST_PUBLIC_KEY))
 ClientFactory = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
+def skipped_under_ci(config: pytest.Config) -> int:
+    """How many tests were skipped, when CI=true forbids it (else 0)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    return skipped if os.environ.get("CI") == "true" else 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI=true a skipped test fails the run: CI must run every test it reports."""
+    if skipped_under_ci(session.config) and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if skipped := skipped_under_ci(config):
+        terminalreporter.write_line(f"CI=true: {skipped} skipped; every test must run", red=True)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that uses the database, directly or through the app, runs on each backend,
     unless it is marked sqlite_only or postgres_only with the reason."""
