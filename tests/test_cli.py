@@ -39,9 +39,9 @@ def test_load_then_list(tmp_path, capsys, database):
         "updated campaign belarus\n"
     )
     listing = run(capsys, "campaign", "list", "--database", db).splitlines()
-    assert listing[0].split() == ["SLUG", "STATUS", "COUNT", "SIGNATURES"]
-    assert listing[1].split() == ["belarus", "open", "785", "0"]
-    assert listing[2].split() == ["second", "closed", "785", "0"]
+    assert listing[0].split() == ["SLUG", "STATUS", "COUNT", "SIGNATURES", "SIGNERS"]
+    assert listing[1].split() == ["belarus", "open", "785", "0", "0"]
+    assert listing[2].split() == ["second", "closed", "785", "0", "0"]
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_invalid_file_names_the_field_and_changes_nothing(
     assert message in str(exit_info.value)
     assert database.snapshot() == before
     listing = run(capsys, "campaign", "list", "--database", db).splitlines()
-    assert listing[1].split() == ["belarus", "open", "785", "0"]
+    assert listing[1].split() == ["belarus", "open", "785", "0", "0"]
 
 
 def test_missing_file(tmp_path):

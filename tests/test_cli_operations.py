@@ -141,7 +141,7 @@ def test_signer_delete(db, capsys):
         capsys, "signer", "delete", "--email", " ALESIA1@example.org", "--database", db
     )
     assert run(capsys, "campaign", "list", "--database", db).splitlines()[1].split() == [
-        "belarus", "open", "786", "1",
+        "belarus", "open", "786", "1", "1",
     ]  # fmt: skip
     assert "no signature" in run(
         capsys, "signer", "delete", "--email", "alesia1@example.org", "--database", db

@@ -155,6 +155,7 @@ async def test_delivery_totals_countries_and_initials(seeded):
     assert fields["Total signatures"] == [str(BELARUS.counter_offset + 30)]
     assert fields["of which signed online"] == ["30"]
     assert fields["of which gathered elsewhere"] == [str(BELARUS.counter_offset)]
+    assert fields["Unique signers online (each address once)"] == ["30"]
 
     start = rows.index(["Country", "Country code", "Signatures online"]) + 1
     by_country = {row[1]: (row[0], int(row[2])) for row in rows[start : start + 5]}
@@ -296,3 +297,34 @@ async def test_exports_stream_in_constant_memory(large, export):
     assert pieces > BULK // 250
     # The file is larger than the bound, so holding it whole (or every row) would fail.
     assert peak < MEMORY_LIMIT < size, (peak, size)
+
+
+async def test_exports_list_each_signer_once_with_their_latest_consents(seeded):
+    """Every signature received counts, but an export names each signer once: by their
+    latest signature, whose name, opt-ins and partner are the ones that count."""
+    again = dict(SEEDED[3], first_name="Alesia03 Renamed", opt_in="1", partner="diaspora",
+                 partner_opt_in="1", email=SEEDED[3]["email"].upper())  # fmt: skip
+    twice = dict(SEEDED[0], partner="", partner_opt_in="")  # leaves diaspora's list
+    for form in (again, twice):
+        signature, errors = accept(form, BELARUS, KEY)
+        assert not errors, errors
+        await seeded.add_signature(SEALER.seal(signature))
+    assert (await seeded.counts())["belarus"] == 32
+
+    rows = parse(await collect(exports.operator_csv(seeded, BELARUS, OPENER)))[1:]
+    assert len(rows) == 30
+    emails = [row[2] for row in rows]
+    assert len(set(emails)) == 30
+    (renamed,) = [row for row in rows if row[2] == SEEDED[3]["email"]]
+    assert renamed[0] == "Alesia03 Renamed" and renamed[5] == "yes" and renamed[6] == "diaspora"
+    # Each is listed where their latest signature stands.
+    assert [row[2] for row in rows[-2:]] == [SEEDED[3]["email"], SEEDED[0]["email"]]
+
+    diaspora = parse(await collect(exports.partner_csv(seeded, BELARUS, "diaspora", OPENER)))
+    listed = {row[2] for row in diaspora[1:]}
+    assert SEEDED[3]["email"] in listed and SEEDED[0]["email"] not in listed
+
+    delivery = parse(await collect(exports.delivery_csv(seeded, BELARUS, OPENER)))
+    fields = {row[0]: row[1:] for row in delivery if len(row) == 2}
+    assert fields["of which signed online"] == ["32"]
+    assert fields["Unique signers online (each address once)"] == ["30"]

@@ -43,22 +43,3 @@ async def test_json_answer_holds_no_signer_data(client):
     body = response.text
     for secret in ["Hanna", "Uniquesurname", "alesia1"]:
         assert secret not in body
-
-
-async def test_a_repeat_takes_the_same_path_as_a_first_signature(client):
-    """No timing oracle: a duplicate is queued to the writer and committed like a first
-    signature (the unique index, not an early look-up, turns it away). Latencies themselves
-    are compared in bench/, never asserted here."""
-    store = client.app.state.service.store
-    committed = []
-    original = store._store_batch
-
-    async def spy(batch):
-        committed.extend(signature.email_key for signature in batch)
-        return await original(batch)
-
-    store._store_batch = spy
-    first = await sign(client, signer(1))
-    again = await sign(client, signer(1, email="ALESIA1@example.org"))
-    assert first.json() == again.json()
-    assert len(committed) == 2 and committed[0] == committed[1]

@@ -155,7 +155,7 @@ async def test_plaintext_database_is_sealed_by_a_command_without_losing_a_row(
     rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     assert sorted(r["last_name"] for r in rows) == sorted(f"Oldsurname{i}" for i in range(30))
     await cli(["campaign", "list", "--database", db])
-    assert capsys.readouterr().out.splitlines()[1].split() == ["belarus", "open", "815", "30"]
+    assert capsys.readouterr().out.splitlines()[1].split() == ["belarus", "open", "815", "30", "30"]
 
 
 async def test_purge_keeps_the_counts_and_needs_a_closed_campaign(client, database, capsys):

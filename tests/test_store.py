@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import count, sealed_signature, sign, signer
+from tests.conftest import TEST_SECRET, count, sealed_signature, sign, signer
 from widget.campaigns import load_file
 from widget.resources import resource
 from widget.store import StoreError, open_store, postgres, sqlite
@@ -39,7 +39,8 @@ async def test_migrations_run_once_and_reopen_keeps_data(database):
         await store.close()
     migrations = MIGRATIONS[database.kind]
     assert database.rows("SELECT count(*) FROM schema_migrations") == [(len(migrations),)]
-    assert database.rows("SELECT count(*) FROM signatures") == [(1,)]
+    # The same address twice: every accepted signature is its own row.
+    assert database.rows("SELECT count(*) FROM signatures") == [(2,)]
 
 
 @pytest.mark.sqlite_only(reason="WAL is SQLite's journal mode; PostgreSQL always logs ahead")
@@ -49,7 +50,8 @@ async def test_sqlite_runs_in_wal_mode(store, database):
 
 async def test_instances_starting_together_migrate_once_and_count_exactly(database):
     """Several instances open one empty database at the same moment, then sign at once,
-    the same addresses included: each migration runs once and every count is exact."""
+    the same addresses included: each migration runs once and every count is exact (every
+    signature received counts, repeats included; the distinct addresses are the signers)."""
     stores = [open_store(database.url) for _ in range(3)]
     opened = await asyncio.gather(*(store.open() for store in stores), return_exceptions=True)
     try:
@@ -62,7 +64,8 @@ async def test_instances_starting_together_migrate_once_and_count_exactly(databa
             *(stores[i % 3].add_signature(signature(100 + i)) for i in range(90)),
         )
         for store in stores:
-            assert (await store.counts())["belarus"] == 150
+            assert (await store.counts())["belarus"] == 270
+            assert (await store.unique_signers())["belarus"] == 150
     finally:
         for store in stores:
             await store.close()
@@ -71,14 +74,58 @@ async def test_instances_starting_together_migrate_once_and_count_exactly(databa
     assert database.rows("SELECT count(DISTINCT email_key) FROM signatures") == [(150,)]
 
 
-async def test_concurrent_duplicates_count_once(store):
+async def test_concurrent_repeats_each_count_and_stay_one_signer(store):
+    """No membership oracle in the count: a repeated address counts like a new one. The
+    operator still sees one signer."""
     added = []
     store.listeners.append(lambda slug, n: added.append(n))
     await asyncio.gather(
         *(store.add_signature(signature(i, "same@example.org")) for i in range(50))
     )
+    assert (await store.counts())["belarus"] == 50
+    assert sum(added) == 50
+    assert (await store.unique_signers())["belarus"] == 1
+    assert (await store.stats("belarus", since="")).signers == 1
+
+
+async def test_an_older_database_keeps_every_row_and_then_counts_repeats(database, monkeypatch):
+    """A database made before repeats were stored as rows migrates without losing one."""
+    backend = sqlite if database.kind == "sqlite" else postgres
+    new = MIGRATIONS[database.kind]
+    monkeypatch.setattr(backend, "MIGRATIONS", new[:-1])
+    store = open_store(database.url)
+    await store.open()
+    await store.save_campaign(BELARUS)
+    for i in range(5):
+        await store.add_signature(signature(i))
+    await store.close()
+    before = database.rows("SELECT id, email_key, sealed FROM signatures ORDER BY id")
+    assert len(before) == 5
+
+    monkeypatch.setattr(backend, "MIGRATIONS", new)
+    store = open_store(database.url)
+    await store.open()
+    try:
+        assert database.rows("SELECT id, email_key, sealed FROM signatures ORDER BY id") == before
+        assert (await store.counts())["belarus"] == 5
+        await store.add_signature(signature(9, "alesia0@example.org"))
+        assert (await store.counts())["belarus"] == 6
+        assert (await store.unique_signers())["belarus"] == 5
+    finally:
+        await store.close()
+
+
+async def test_deleting_a_signer_removes_every_row_and_uncounts_each(store, database):
+    from widget.signing import email_key
+
+    for i in range(3):
+        await store.add_signature(signature(i, "twice@example.org"))
+    await store.add_signature(signature(7))
+    assert (await store.counts())["belarus"] == 4
+    key = email_key(TEST_SECRET, "twice@example.org")
+    assert await store.delete_signer(key) == {"belarus": 3}
     assert (await store.counts())["belarus"] == 1
-    assert sum(added) == 1
+    assert database.rows("SELECT count(*) FROM signatures") == [(1,)]
 
 
 async def test_many_concurrent_signatures_share_commits(store):

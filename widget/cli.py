@@ -230,14 +230,19 @@ async def campaign_load(settings: Settings, args: argparse.Namespace) -> None:
 async def campaign_list(settings: Settings, args: argparse.Namespace) -> None:
     async with _store(settings) as store:
         rows = await store.campaigns()
+        signers = await store.unique_signers()
     if not rows:
         print("no campaigns")
         return
+    # COUNT is public (offset + every signature received); SIGNERS, each address once, is not.
     width = max(len(c.slug) for c, _ in rows)
-    print(f"{'SLUG':<{width}}  {'STATUS':<6}  {'COUNT':>8}  SIGNATURES")
+    print(f"{'SLUG':<{width}}  {'STATUS':<6}  {'COUNT':>8}  {'SIGNATURES':>10}  SIGNERS")
     for campaign, signatures in rows:
         count = campaign.counter_offset + signatures
-        print(f"{campaign.slug:<{width}}  {campaign.status:<6}  {count:>8}  {signatures}")
+        print(
+            f"{campaign.slug:<{width}}  {campaign.status:<6}  {count:>8}  {signatures:>10}  "
+            f"{signers.get(campaign.slug, 0)}"
+        )
 
 
 async def campaign_dump(settings: Settings, args: argparse.Namespace) -> None:

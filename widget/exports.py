@@ -210,6 +210,9 @@ async def delivery_csv(
             ("of which signed online", online),
             *([("of which gathered elsewhere", campaign.counter_offset)]
               if campaign.counter_offset else []),
+            # Online signatures count every one received (so the public count cannot tell a
+            # repeat); the target may ask how many people that is.
+            ("Unique signers online (each address once)", stats.signers),
             (),
             ("Country", "Country code", "Signatures online"),
             *((names.get(code, code), code, n) for code, n in stats.by_country),

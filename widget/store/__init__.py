@@ -32,6 +32,9 @@ class Stats(NamedTuple):
     by_partner: list[tuple[str, int, int]]  # (code or "", signatures, opted in to partner)
     last_24h: int
     held: int = 0  # stored but held for review, not counted
+    # Distinct addresses among the counted signatures: an operator's figure, never public
+    # (the public count is every signature received, so it cannot tell a repeat apart).
+    signers: int = 0
 
 
 class AuditEntry(NamedTuple):
@@ -82,12 +85,17 @@ class Store(ABC):
 
     @abstractmethod
     async def counts(self) -> dict[str, int]:
-        """Signatures per campaign slug, read from the maintained counters."""
+        """Signatures received per campaign slug (repeats included), read from the maintained
+        counters."""
+
+    @abstractmethod
+    async def unique_signers(self) -> dict[str, int]:
+        """Distinct addresses among the counted signatures, per campaign slug: for operators."""
 
     @abstractmethod
     async def add_signature(self, signature: SealedSignature) -> None:
-        """Store a signature; returns once it is committed. A duplicate (same campaign and
-        email key) is an ordinary outcome: nothing is added and nothing is raised."""
+        """Store a signature as its own row; returns once it is committed. A repeated address
+        (same campaign and email key) is stored and counted exactly like a first one."""
 
     @abstractmethod
     async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
@@ -124,8 +132,9 @@ class Store(ABC):
     def signature_rows(
         self, campaign: str, partner: str | None = None, chunk: int = 1000
     ) -> AsyncIterator[list[SignatureRow]]:
-        """A campaign's signatures in chunks, oldest first, in constant memory. With a
-        partner: only those who signed through it and opted in to hear from it."""
+        """A campaign's signers in chunks, oldest first, in constant memory: each address once,
+        by its latest counted signature (whose consents count). With a partner: only those
+        whose latest signature came through it and opted in to hear from it."""
 
     @abstractmethod
     async def stats(self, campaign: str, since: str) -> Stats:

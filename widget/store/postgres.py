@@ -114,15 +114,26 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT NOT NULL DEFAULT ''
     );
     """,
+    # Every accepted signature is its own row, a repeated address included, so that the count
+    # moves the same way whatever the address (no membership oracle). Every row stays.
+    """
+    ALTER TABLE signatures DROP CONSTRAINT signatures_campaign_email_key_key;
+    CREATE INDEX signatures_campaign_signer ON signatures (campaign, email_key, id);
+    """,
 )
 
 COUNTED = "NOT held AND NOT invalid"
+# A signer's latest counted signature: the one whose consents the exports follow.
+LATEST = (
+    "NOT EXISTS (SELECT 1 FROM signatures AS later WHERE later.campaign = signatures.campaign "
+    "AND later.email_key = signatures.email_key AND later.id > signatures.id "
+    "AND NOT later.held AND NOT later.invalid)"
+)
 
-# A whole batch in one statement, so one transaction and one round trip: insert what is new
-# (the unique index turns duplicates away, even against another instance's batch in flight),
-# add what counts to one shard, and return what was added. Ids are drawn in the order the
-# signatures arrived, as SQLite's are; rows go in sorted by (campaign, email_key), so two
-# instances' batches take their locks in the same order and cannot deadlock.
+# A whole batch in one statement, so one transaction and one round trip: insert every
+# signature (a repeated address too: it is stored and counted like a first one), add what
+# counts to one shard, and return what was added. Ids are drawn in the order the signatures
+# arrived, as SQLite's are.
 _INSERT_BATCH = f"""
     WITH batch AS (
         SELECT *, nextval('signatures_id_seq') AS id
@@ -137,14 +148,13 @@ _INSERT_BATCH = f"""
                                 country, opt_in, partner, partner_opt_in, signed_at, held)
         SELECT id, campaign, email_key, domain_key, sealed, partner_sealed,
                country, opt_in, partner, partner_opt_in, signed_at, held
-        FROM batch ORDER BY campaign, email_key
-        ON CONFLICT (campaign, email_key) DO NOTHING
+        FROM batch ORDER BY id
         RETURNING campaign, held, false AS invalid
     ), counted AS (
         SELECT campaign, count(*) AS n FROM added WHERE {COUNTED} GROUP BY campaign
     ), touched AS (
-        -- Every campaign in the batch, with 0 for a batch of repeats: its shard row is written
-        -- all the same, so the commit flushes like a first signature's (no timing oracle).
+        -- Every campaign in the batch, with 0 for a batch held for review: its shard row is
+        -- written all the same, so every commit does the same work.
         SELECT DISTINCT batch.campaign, coalesce(counted.n, 0) AS n
         FROM batch LEFT JOIN counted USING (campaign)
     ), bumped AS (
@@ -306,6 +316,13 @@ class PostgresStore(Store):
         )
         return dict(rows)
 
+    async def unique_signers(self) -> dict[str, int]:
+        rows = await self.pool.fetch(
+            "SELECT slug, (SELECT count(DISTINCT email_key) FROM signatures "
+            f"WHERE campaign = slug AND {COUNTED}) FROM campaigns"
+        )
+        return dict(rows)
+
     # Signatures ------------------------------------------------------------------------------
 
     async def add_signature(self, signature: SealedSignature) -> None:
@@ -426,7 +443,7 @@ class PostgresStore(Store):
         # Pages by id in short queries rather than one long transaction, so a slow download
         # holds no connection; a row committed during an export may or may not be in it.
         last = 0
-        where = f"campaign = $1 AND id > $2 AND {COUNTED}"
+        where = f"campaign = $1 AND id > $2 AND {COUNTED} AND {LATEST}"
         if partner is not None:
             where += " AND partner = $4 AND partner_opt_in"
         while True:
@@ -469,8 +486,10 @@ class PostgresStore(Store):
             campaign,
             since,
         )
-        held = await self.pool.fetchval(
-            "SELECT count(*) FROM signatures WHERE campaign = $1 AND held AND NOT invalid",
+        held, signers = await self.pool.fetchrow(
+            "SELECT count(*) FILTER (WHERE held AND NOT invalid), "
+            f"count(DISTINCT email_key) FILTER (WHERE {COUNTED}) "
+            "FROM signatures WHERE campaign = $1",
             campaign,
         )
         return Stats(
@@ -479,6 +498,7 @@ class PostgresStore(Store):
             [tuple(r) for r in by_partner],
             recent,
             held,
+            signers,
         )
 
     # Partners --------------------------------------------------------------------------------

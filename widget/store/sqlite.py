@@ -93,6 +93,43 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE signatures ADD COLUMN invalid INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE partners ADD COLUMN public_key TEXT NOT NULL DEFAULT '';
     """,
+    # Every accepted signature is its own row, a repeated address included, so that the count
+    # moves the same way whatever the address (no membership oracle). The unique constraint
+    # lives in the table's definition, so the table is rebuilt; every row is copied.
+    """
+    CREATE TABLE signatures_received (
+        id INTEGER PRIMARY KEY,
+        campaign TEXT NOT NULL REFERENCES campaigns(slug),
+        email_key BLOB NOT NULL,
+        first_name TEXT NOT NULL DEFAULT '',
+        last_name TEXT NOT NULL DEFAULT '',
+        email TEXT NOT NULL DEFAULT '',
+        country TEXT NOT NULL,
+        postal_code TEXT NOT NULL DEFAULT '',
+        opt_in INTEGER NOT NULL,
+        partner TEXT,
+        signed_at TEXT NOT NULL,
+        partner_opt_in INTEGER NOT NULL DEFAULT 0,
+        sealed BLOB,
+        partner_sealed BLOB,
+        domain_key BLOB,
+        held INTEGER NOT NULL DEFAULT 0,
+        invalid INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO signatures_received (id, campaign, email_key, first_name, last_name, email,
+        country, postal_code, opt_in, partner, signed_at, partner_opt_in, sealed,
+        partner_sealed, domain_key, held, invalid)
+    SELECT id, campaign, email_key, first_name, last_name, email, country, postal_code,
+        opt_in, partner, signed_at, partner_opt_in, sealed, partner_sealed, domain_key, held,
+        invalid
+    FROM signatures;
+    DROP TABLE signatures;
+    ALTER TABLE signatures_received RENAME TO signatures;
+    CREATE INDEX signatures_campaign_time ON signatures (campaign, signed_at);
+    CREATE INDEX signatures_campaign_id ON signatures (campaign, id);
+    CREATE INDEX signatures_email_key ON signatures (email_key);
+    CREATE INDEX signatures_campaign_signer ON signatures (campaign, email_key, id);
+    """,
 )
 
 _INSERT = """
@@ -100,10 +137,15 @@ _INSERT = """
                             first_name, last_name, email, postal_code,
                             country, opt_in, partner, partner_opt_in, signed_at, held)
     VALUES (?, ?, ?, ?, ?, '', '', '', '', ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (campaign, email_key) DO NOTHING
 """
 # A signature counts once it is neither held for review nor invalidated.
 COUNTED = "held = 0 AND invalid = 0"
+# A signer's latest counted signature: the one whose consents the exports follow.
+LATEST = (
+    "NOT EXISTS (SELECT 1 FROM signatures AS later WHERE later.campaign = signatures.campaign "
+    "AND later.email_key = signatures.email_key AND later.id > signatures.id "
+    "AND later.held = 0 AND later.invalid = 0)"
+)
 
 
 def _now() -> str:
@@ -263,29 +305,29 @@ class SQLiteStore(Store):
     async def counts(self) -> dict[str, int]:
         return dict(await self._all("SELECT slug, signature_count FROM campaigns"))
 
+    async def unique_signers(self) -> dict[str, int]:
+        return dict(await self._all(
+            "SELECT slug, (SELECT count(DISTINCT email_key) FROM signatures "
+            f"WHERE campaign = slug AND {COUNTED}) FROM campaigns"
+        ))  # fmt: skip
+
     # Signatures ------------------------------------------------------------------------------
 
     async def add_signature(self, signature: SealedSignature) -> None:
         await self._signatures.submit(signature)
 
     async def _store_batch(self, batch: list[SealedSignature]) -> dict[str, int]:
-        """One transaction for the whole batch; returns the signatures counted per campaign."""
+        """One transaction for the whole batch; returns the signatures counted per campaign.
+        A repeated address is stored and counted like a first one: the same work, the same
+        answer, the same count."""
         added: dict[str, int] = defaultdict(int)
-        groups: dict[tuple[str, bool], list[tuple]] = defaultdict(list)
         for signature in batch:
-            groups[signature.campaign, signature.held].append(_row(signature))
+            added[signature.campaign] += 0 if signature.held else 1  # held: not yet counted
         async with self._transaction() as db:
-            for (slug, held), rows in groups.items():
-                before = db.total_changes
-                await db.executemany(_INSERT, rows)
-                if not held:  # held signatures are stored, not counted, until released
-                    added[slug] += db.total_changes - before
-            # Every batch writes its campaigns' count rows, even a batch of repeats that adds
-            # nothing: an empty transaction skips the disk sync, and a repeat would answer
-            # measurably faster than a first signature (a timing oracle).
-            for slug in {slug for slug, _ in groups}:
-                await _bump(db, slug, added.get(slug, 0), always=True)
-        return added
+            await db.executemany(_INSERT, [_row(signature) for signature in batch])
+            for slug, n in added.items():
+                await _bump(db, slug, n, always=True)
+        return {slug: n for slug, n in added.items() if n}
 
     async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
         where, params = "email_key = ?", [email_key]
@@ -407,7 +449,7 @@ class SQLiteStore(Store):
         self, campaign: str, partner: str | None = None, chunk: int = 1000
     ) -> AsyncIterator[list[SignatureRow]]:
         last = 0
-        where = f"campaign = ? AND id > ? AND {COUNTED}"
+        where = f"campaign = ? AND id > ? AND {COUNTED} AND {LATEST}"
         if partner is not None:
             where += " AND partner = ? AND partner_opt_in = 1"
         while True:
@@ -443,11 +485,13 @@ class SQLiteStore(Store):
             f"SELECT count(*) FROM signatures WHERE campaign = ? AND signed_at >= ? AND {COUNTED}",
             (campaign, since),
         ))[0]  # fmt: skip
-        (held,) = (await self._all(
-            "SELECT count(*) FROM signatures WHERE campaign = ? AND held = 1 AND invalid = 0",
+        (held, signers) = (await self._all(
+            "SELECT coalesce(sum(held = 1 AND invalid = 0), 0), "
+            f"count(DISTINCT CASE WHEN {COUNTED} THEN email_key END) "
+            "FROM signatures WHERE campaign = ?",
             (campaign,),
         ))[0]  # fmt: skip
-        return Stats(per_day, by_country, by_partner, recent, held)
+        return Stats(per_day, by_country, by_partner, recent, held, signers)
 
     # Partners --------------------------------------------------------------------------------
 

@@ -112,7 +112,7 @@ async def home(request: Request) -> Response:
     rows = []
     for campaign, signatures in await service.store.campaigns():
         stats = await service.store.stats(campaign.slug, since)
-        rows.append((campaign, signatures, stats.last_24h))
+        rows.append((campaign, signatures, stats.signers, stats.last_24h))
     return _page(request, "admin/home.html", rows=rows)
 
 

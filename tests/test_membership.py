@@ -1,0 +1,92 @@
+"""Nobody can find out who signed by signing: a repeated address is stored, counted and answered
+exactly like a new one, through the JSON answer, the form post and the page without JavaScript,
+on each backend. (How long each takes is measured by bench/timing.py, never asserted here.)"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import count, sign, signer
+
+# Headers that differ between any two responses, whoever signed.
+VARYING = {"date", "content-length"}
+
+
+def headers(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k not in VARYING}
+
+
+async def answer(client: httpx.AsyncClient, form: dict[str, str], json: bool) -> tuple:
+    """What the signer (or anyone watching) gets back: status, headers, body, and the page
+    the form post leads to; the count that moved is put back as a placeholder."""
+    response = await sign(client, form, json=json)
+    shown = await count(client)
+    pages = [response]
+    if response.status_code == 303:
+        pages.append(await client.get(response.headers["location"]))
+    return shown, [
+        (page.status_code, headers(page), page.text.replace(f"{shown:,}", "COUNT"))
+        for page in pages
+    ]
+
+
+@pytest.mark.parametrize(
+    ("json", "view"), [(True, "embed"), (False, "embed"), (False, "hosted")],
+    ids=["json", "form", "without-javascript"],
+)  # fmt: skip
+async def test_a_repeat_is_counted_and_answered_like_a_new_address(client, json, view):
+    start = await count(client)
+    first, _ = await answer(client, signer(1, view=view), json)
+    repeated, repeat_answer = await answer(
+        client, signer(1, view=view, email="ALESIA1@example.org"), json
+    )
+    new, new_answer = await answer(client, signer(2, view=view), json)
+    assert (first, repeated, new) == (start + 1, start + 2, start + 3)
+    assert repeat_answer == new_answer
+    assert "COUNT" in repeat_answer[-1][2]  # the count was in the answer, and moved by one
+
+
+async def test_a_repeat_takes_the_same_path_and_writes_the_same_kind_of_row(client, database):
+    """Both go through the writer and its one INSERT; neither is looked up first."""
+    store = client.app.state.service.store
+    committed = []
+    original = store._store_batch
+
+    async def spy(batch):
+        committed.extend(signature.email_key for signature in batch)
+        return await original(batch)
+
+    store._store_batch = spy
+    await sign(client, signer(1))
+    await sign(client, signer(1, email="ALESIA1@example.org"))
+    assert len(committed) == 2 and committed[0] == committed[1]
+    rows = database.rows(
+        "SELECT email_key, sealed IS NULL, domain_key IS NULL, country, held, invalid "
+        "FROM signatures ORDER BY id"
+    )
+    assert len(rows) == 2 and rows[0] == rows[1]
+
+
+async def test_operators_still_see_one_signer(client):
+    await sign(client, signer(1))
+    await sign(client, signer(1, email="ALESIA1@example.org"))
+    store = client.app.state.service.store
+    assert (await store.counts())["belarus"] == 2
+    assert (await store.unique_signers())["belarus"] == 1
+
+
+async def test_the_admin_shows_signatures_received_and_unique_signers(client):
+    from tests.test_admin import add_operator, log_in
+
+    await sign(client, signer(1))
+    await sign(client, signer(1, email="ALESIA1@example.org"))
+    await sign(client, signer(2))
+    await add_operator(client)
+    await log_in(client)
+    home = (await client.get("/admin")).text
+    assert 'Signatures received</th><th scope="col">Unique signers' in home
+    assert "<td>788</td><td>3</td><td>2</td>" in home
+    page = (await client.get("/admin/campaigns/belarus")).text
+    assert "3 signatures received + offset 785" in page
+    assert "Unique signers: <strong>2</strong>" in page
