@@ -1,7 +1,8 @@
 """Many instances: three server processes behind one public origin, sharing one PostgreSQL
 schema, signed through concurrently by hundreds of readers, some with the same address on two
 instances at once. The count is exact (every signature received, repeats included), each
-address is one signer in the exports, every acknowledged signature is stored, and a form, an admin session and a partner's link made on one instance work on another.
+address is one signer in the exports, every acknowledged signature is stored, and a form, an
+admin session and a partner's link made on one instance work on another.
 """
 
 from __future__ import annotations
