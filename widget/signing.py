@@ -26,8 +26,15 @@ POSTAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*$")
 HONEYPOT = "website"
 TOKEN_SALT = "petition-widget.form-token"  # noqa: S105 - a namespace, not a secret
 DEDUPE_CONTEXT = b"petition-widget.email-key.v1"
-# Bidirectional overrides can make a name display as something else in an export.
-_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+# A name is what the operator reads in an export and the target in the delivery file: no
+# character in it may be invisible or change how the rest displays. Unicode's format characters
+# (category Cf) are exactly those: bidirectional controls (U+202A-U+202E, U+2066-U+2069, the
+# marks U+200E, U+200F and U+061C), zero-width spaces and joiners, the BOM, soft hyphens and
+# tag characters. Zero-width (non-)joiners are kept only between two letters of the scripts
+# that spell with them (Arabic-script and Indic names such as Persian ones).
+_JOINERS = {"\u200c", "\u200d"}
+_JOINING_SCRIPTS = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0xFB50, 0xFEFC))
+MAX_MARKS = 3  # combining marks on one letter: Vietnamese and pointed Hebrew need up to 3
 _TRUE = {"1", "on", "true", "yes"}
 
 
@@ -49,11 +56,21 @@ _NAME_ERRORS = {
         N_("Enter your first name."),
         N_("Your first name must be at most 100 characters."),
         N_("Your first name contains characters that are not allowed."),
+        N_(
+            "Your first name contains invisible formatting characters (often pasted along "
+            "with text). Please type it again."
+        ),
+        N_("Your first name has too many accents on one letter. Please type it again."),
     ),
     "last_name": (
         N_("Enter your last name."),
         N_("Your last name must be at most 100 characters."),
         N_("Your last name contains characters that are not allowed."),
+        N_(
+            "Your last name contains invisible formatting characters (often pasted along "
+            "with text). Please type it again."
+        ),
+        N_("Your last name has too many accents on one letter. Please type it again."),
     ),
 }
 
@@ -139,15 +156,43 @@ def normalise_email(raw: str) -> str:
 
 def normalise_name(raw: str, field: str) -> str:
     """Trim and fold spaces; refuse empty, over-long, control characters and markup."""
-    missing, too_long, bad_chars = _NAME_ERRORS[field]
+    missing, too_long, bad_chars, invisible, marks = _NAME_ERRORS[field]
     text = " ".join(unicodedata.normalize("NFC", raw).split())
     if not text:
         raise ValueError(missing)
     if len(text) > NAME_MAX:
         raise ValueError(too_long)
-    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS or c in "<>" for c in text):
+    if any(unicodedata.category(c) in ("Cc", "Co", "Cn", "Cs") or c in "<>" for c in text):
         raise ValueError(bad_chars)
+    if _has_invisible(text):
+        raise ValueError(invisible)
+    if _most_marks(text) > MAX_MARKS:
+        raise ValueError(marks)
     return text
+
+
+def _has_invisible(text: str) -> bool:
+    for i, c in enumerate(text):
+        if unicodedata.category(c) != "Cf":
+            continue
+        if c not in _JOINERS or not 0 < i < len(text) - 1:
+            return True
+        if not (_joining_letter(text[i - 1]) and _joining_letter(text[i + 1])):
+            return True
+    return False
+
+
+def _joining_letter(c: str) -> bool:
+    return unicodedata.category(c)[0] in "LM" and any(a <= ord(c) <= b for a, b in _JOINING_SCRIPTS)
+
+
+def _most_marks(text: str) -> int:
+    """The longest run of combining marks (Mn, Mc, Me) on one character."""
+    most = run = 0
+    for c in text:
+        run = run + 1 if unicodedata.category(c).startswith("M") else 0
+        most = max(most, run)
+    return most
 
 
 def normalise_partner(raw: str | None) -> str | None:
