@@ -39,6 +39,11 @@
     var fallback = document.createElement("a");
     fallback.href = base + (query ? "?" + query : "");
     fallback.textContent = text[0];
+    // Tell the iframe who its host is: the browser stamps this page's origin on the message,
+    // and the iframe tells a signature only to hosts its campaign trusts.
+    frame.addEventListener("load", function () {
+      frame.contentWindow.postMessage({ type: NS + "hello" }, origin);
+    });
     box.appendChild(frame);
     box.appendChild(fallback);
     script.parentNode.insertBefore(box, script.nextSibling);

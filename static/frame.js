@@ -1,15 +1,34 @@
 // Inside the iframe: report our height to the embedding page, and sign without a page load.
 // Only the height and {campaign, count} are ever posted to the parent: never signer data.
+// After a signature, nothing at all (no event, no message, no change of height) reaches a host
+// page the campaign does not trust: a hostile site that frames the widget and knows its
+// visitors must not learn which of them signed.
 (function () {
   "use strict";
   var NS = "petition-widget:";
   var framed = window.parent !== window;
   var main = document.querySelector("[data-pw-campaign]");
   var campaign = main ? main.getAttribute("data-pw-campaign") : "";
+  // The campaign's explicit origins and its registered partners' (from the server).
+  var trusted = ((main && main.getAttribute("data-pw-trusted")) || "").split(" ");
+  // The thank-you page (after a form post without fetch) is the signed state from the start.
+  var signed = !!(main && main.hasAttribute("data-pw-signed"));
+  // The host's origin, from the loader's "hello": the browser sets event.origin, which a page
+  // cannot forge. Unknown until then (an old cached loader, or no loader at all).
+  var host = "";
+
+  function hostTrusted() {
+    return host !== "" && trusted.indexOf(host) !== -1;
+  }
 
   function post(message) {
-    // The parent's origin is not known (partners embed from anywhere); nothing here is private.
-    if (framed) window.parent.postMessage(message, "*");
+    if (!framed) return;
+    if (signed) {
+      if (hostTrusted()) window.parent.postMessage(message, host);
+      return;
+    }
+    // Before a signature only the form's height goes out, which any host may know.
+    window.parent.postMessage(message, host || "*");
   }
 
   function reportHeight() {
@@ -17,6 +36,13 @@
   }
 
   if (framed) {
+    window.addEventListener("message", function (event) {
+      if (event.source !== window.parent || host) return;
+      var message = event.data;
+      if (!message || message.type !== NS + "hello" || typeof event.origin !== "string") return;
+      host = event.origin;
+      reportHeight();
+    });
     if (window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.documentElement);
     window.addEventListener("load", reportHeight);
     reportHeight();
@@ -128,6 +154,7 @@
       button.disabled = false;
       if (data.token) form.querySelector("[data-pw-token]").value = data.token;
       if (!data.ok) { showErrors(data.errors || {}); return; }
+      signed = true; // from here on, only a trusted host hears anything
       showCount(data);
       form.hidden = true;
       var thanks = document.querySelector("[data-pw-thanks]");

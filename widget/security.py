@@ -39,6 +39,12 @@ def frame_ancestors(allowed_origins: Iterable[str]) -> list[str]:
     return ["'self'", *origins]
 
 
+def trusted_hosts(allowed_origins: Iterable[str], partner_origins: Iterable[str]) -> list[str]:
+    """The host pages that may hear about a signature: a campaign's explicit origins and
+    registered partners' origins. `*` lets any page frame the widget, but trusts none."""
+    return [o for o in dict.fromkeys([*allowed_origins, *partner_origins]) if o != ANY_ORIGIN]
+
+
 def own_origin(request: Request, public_url: str | None) -> str:
     if public_url:
         parts = urlsplit(public_url)

@@ -127,15 +127,26 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
     raise RuntimeError(f"the service did not answer /healthz:\n{log.read_text()}")
 
 
+# The partner registered for the partner site's origin, so that the campaign trusts that
+# origin (an explicit partner origin) and tells it about signatures. Its code is none of the
+# snippets' codes, so the form shows no "Also hear from" box.
+TRUSTED_PARTNER = "partner-site"
+
+
 @contextlib.contextmanager
-def running_service(directory: Path) -> Iterator[Service]:
+def running_service(directory: Path, trusted_origin: str) -> Iterator[Service]:
     """The real service, as a subprocess on a free port with a fresh database in `directory`:
-    the counter starts at 785."""
+    the counter starts at 785, and `trusted_origin` is a registered partner's origin."""
     port = free_port()
     database = directory / "widget.db"
     log = directory / "service.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PETITION_WIDGET_")}
     env["PETITION_WIDGET_MIN_FILL_SECONDS"] = "0"
+    subprocess.run(
+        [sys.executable, "-m", "widget", "partner", "add", TRUSTED_PARTNER, "--name",
+         "Partner site", "--origin", trusted_origin, "--database", str(database)],
+        cwd=directory, env=env, check=True, capture_output=True,
+    )  # fmt: skip
     command = [sys.executable, "-m", "widget", "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--database", str(database)]
     with log.open("wb") as out:
@@ -163,20 +174,30 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def partner_origin(server: PartnerServer) -> str:
+    return PartnerSite(port=server.server_address[1]).origin
+
+
 @pytest.fixture(scope="module")
-def shared_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with running_service(tmp_path_factory.mktemp("shared-service")) as service:
+def shared_service(
+    tmp_path_factory: pytest.TempPathFactory, partner_server: PartnerServer
+) -> Iterator[Service]:
+    directory = tmp_path_factory.mktemp("shared-service")
+    with running_service(directory, partner_origin(partner_server)) as service:
         yield service
 
 
 @pytest.fixture
-def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
+def service(
+    request: pytest.FixtureRequest, tmp_path: Path, partner_server: PartnerServer
+) -> Iterator[Service]:
     """The service for this test: its own, with a fresh database (the counter reads 785), or
-    for tests marked shared_service, the module's shared one."""
+    for tests marked shared_service, the module's shared one. Either trusts the partner
+    site's origin (a registered partner's), not the third origin."""
     if request.node.get_closest_marker("shared_service"):
         yield request.getfixturevalue("shared_service")
         return
-    with running_service(tmp_path) as service:
+    with running_service(tmp_path, partner_origin(partner_server)) as service:
         yield service
 
 
@@ -492,8 +513,10 @@ class Widgets:
         self.service = service
         self.partner = partner
 
-    def open(self, variant: str) -> Widgets:
-        self.page.goto(self.partner.url(variant))
+    def open(self, variant: str, origin: str | None = None) -> Widgets:
+        """The partner page with this snippet variant; on another origin if given (the same
+        page served under a host name the campaign does not trust)."""
+        self.page.goto(f"{origin}/{variant}.html" if origin else self.partner.url(variant))
         expected = len(SNIPPETS[variant])
         expect(self.page.locator("div.petition-widget > iframe")).to_have_count(expected)
         return self

@@ -26,7 +26,15 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import NEXT_PAINT, REPO, Service, running_service, unavailable
+from tests.browser.conftest import (
+    NEXT_PAINT,
+    REPO,
+    PartnerServer,
+    Service,
+    partner_origin,
+    running_service,
+    unavailable,
+)
 
 pytestmark = pytest.mark.shared_service  # nobody signs here
 
@@ -129,7 +137,7 @@ def campaign_file(directory: Path, slug: str, colour: str, **extra: str) -> Path
 
 @pytest.fixture(scope="module")
 def shared_service(
-    tmp_path_factory: pytest.TempPathFactory, video_host: VideoHost
+    tmp_path_factory: pytest.TempPathFactory, video_host: VideoHost, partner_server: PartnerServer
 ) -> Iterator[Service]:
     """This module's service: the themed campaigns loaded before it starts."""
     directory = tmp_path_factory.mktemp("themed-service")
@@ -139,7 +147,7 @@ def shared_service(
         command += [str(directory / "widget.db")]
         command += [str(campaign_file(directory, slug, colour, **extra.get(slug, {})))]
         subprocess.run(command, cwd=directory, check=True, capture_output=True)
-    with running_service(directory) as service:
+    with running_service(directory, partner_origin(partner_server)) as service:
         yield service
 
 

@@ -76,7 +76,9 @@ async def render(
         campaign.slug, lang=language
     )
     partner_name = _registered_name(service.campaigns.partners.get(partner or ""))
-    key = (template, language, view, partner, partner_name, share_url, campaign)
+    # The partners' origins feed frame-ancestors and the trusted hosts: part of the page.
+    partner_origins = service.campaigns.partner_origins
+    key = (template, language, view, partner, partner_name, share_url, campaign, partner_origins)
     page = None if values or errors else _pages.get(key)
     if page is None:
         gettext = i18n.translations(language).gettext
@@ -135,6 +137,9 @@ class _Page:
             **{name: f"\x00{name}\x00" for name in _MARKS},
             countries=country_choices(language),
             theme_css=theme_css,
+            trusted_origins=" ".join(
+                security.trusted_hosts(campaign.allowed_origins, service.campaigns.partner_origins)
+            ),
             **context,
         )
         framed = context["view"] in (EMBED, COUNTER)

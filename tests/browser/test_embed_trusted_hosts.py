@@ -1,0 +1,81 @@
+"""Only trusted hosts hear about a signature. A campaign open to any site (`*`, as Belarus is)
+can be framed by a hostile page that knows its visitors; after its visitor signs, that page
+must see no event, no message and no change of the iframe's height. The partner site's origin
+is a registered partner's (tests/browser/conftest.py) and hears as before; the same page on a
+third origin does not."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import NEXT_PAINT
+
+WATCH_HEIGHT = """iframe => {
+  window.pwHeights = [];
+  new MutationObserver(function () { window.pwHeights.push(iframe.style.height); })
+    .observe(iframe, { attributes: true, attributeFilter: ["style"] });
+}"""
+
+# Posted from inside the widget's frame after it has painted the thank-you state: messages
+# from one window arrive in order, so once the host has this, it has everything the widget
+# posted before.
+PROBE = '() => window.parent.postMessage({ type: "probe-done" }, "*")'
+PROBE_DONE = '() => window.pwMessages.some(m => m.data && m.data.type === "probe-done")'
+
+
+def widget_messages(widgets) -> list[dict]:
+    return [
+        m
+        for m in widgets.messages()
+        if isinstance(m["data"], dict) and str(m["data"].get("type", "")).startswith("petition-")
+    ]
+
+
+def sign_and_settle(widgets, signer, sign) -> None:
+    frame = widgets.frame()
+    sign(frame, signer)
+    expect(frame.locator("[data-pw-thanks]")).to_be_visible()
+    expect(widgets.count_text()).to_have_text("786 people have taken action")
+    for _ in range(3):
+        frame.evaluate(NEXT_PAINT)
+    frame.evaluate(PROBE)
+    widgets.page.wait_for_function(PROBE_DONE)
+
+
+def test_an_untrusted_host_learns_nothing_when_its_visitor_signs(
+    widgets, partner, service, signer, sign
+):
+    widgets.open("one", origin=partner.third_origin)
+    fitted = widgets.wait_fitted()  # before signing, the form's height reaches any host
+    assert abs(fitted["iframeHeight"] - fitted["contentHeight"]) <= 1
+    before = widget_messages(widgets)
+    assert before and all(m["data"]["type"] == "petition-widget:height" for m in before)
+    height = widgets.iframe().evaluate("e => e.style.height")
+    widgets.iframe().evaluate(WATCH_HEIGHT)
+
+    sign_and_settle(widgets, signer, sign)
+
+    assert service.partners() == ["demo"]  # the signature was taken…
+    assert widgets.events() == []  # …and the host page heard nothing of it:
+    assert widget_messages(widgets) == before  # no message,
+    assert widgets.page.evaluate("() => window.pwHeights") == []  # no resize,
+    assert widgets.iframe().evaluate("e => e.style.height") == height  # the same height.
+
+
+def test_a_trusted_host_hears_of_the_signature(widgets, partner, service, signer, sign):
+    widgets.open("one")  # the registered partner's origin
+    fitted = widgets.wait_fitted()
+    form_height = fitted["iframeHeight"]
+
+    sign_and_settle(widgets, signer, sign)
+
+    assert [e["detail"] for e in widgets.events()] == [{"campaign": "belarus", "count": 786}]
+    signed = [m for m in widget_messages(widgets) if m["data"]["type"].endswith(":signed")]
+    assert signed == [
+        {
+            "origin": service.url,
+            "data": {"type": "petition-widget:signed", "campaign": "belarus", "count": 786},
+        }
+    ]
+    after = widgets.wait_fitted()  # the thank-you state is shorter: the iframe shrank
+    assert after["iframeHeight"] < form_height
