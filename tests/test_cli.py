@@ -124,14 +124,28 @@ def test_settings_come_from_the_environment_and_flags():
         Settings.load({"PETITION_WIDGET_ACCESS_LOG": "maybe"})
 
 
-def test_secret_key_is_generated_once_owner_only(tmp_path):
+def test_secret_key_is_generated_once_owner_only_in_a_folder_of_its_own(tmp_path):
     settings = Settings(database=str(tmp_path / "data" / "petition-widget.db"))
     first = load_or_create_secret(settings)
-    assert settings.secret_file == tmp_path / "data" / "petition-widget.secret-key"
+    assert settings.secret_file == tmp_path / "data" / "petition-widget.keys" / "secret-key"
     assert stat.S_IMODE(os.stat(settings.secret_file).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(settings.secret_file.parent).st_mode) == 0o700
     assert len(first) >= 32
     assert load_or_create_secret(settings) == first
     assert settings.with_secret().secret_key == first
+    elsewhere = Settings(database=settings.database, keys_dir=str(tmp_path / "vault"))
+    assert elsewhere.secret_file == tmp_path / "vault" / "secret-key"
+
+
+def test_an_older_install_keeps_its_secret_key_beside_the_database(tmp_path):
+    """Installs from before the keys folder keep working with the key they made."""
+    database = tmp_path / "petition-widget.db"
+    legacy = tmp_path / "petition-widget.secret-key"
+    legacy.write_text("an-older-install-key-" + "y" * 30 + "\n")
+    settings = Settings(database=str(database))
+    assert settings.secret_file == legacy
+    assert settings.with_secret().secret_key == "an-older-install-key-" + "y" * 30
+    assert not (tmp_path / "petition-widget.keys").exists()  # no second key made
 
 
 def test_secret_key_from_the_environment_is_used_and_no_file_written(tmp_path):
@@ -155,6 +169,7 @@ def test_postgres_needs_the_secret_key_given_not_made():
 
 def test_empty_secret_file_is_refused(tmp_path):
     settings = Settings(database=str(tmp_path / "p.db"))
+    settings.secret_file.parent.mkdir()
     settings.secret_file.write_text("\n")
     with pytest.raises(SettingsError, match="too short"):
         settings.with_secret()

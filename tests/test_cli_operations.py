@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
+import stat
 import tomllib
 
 import pytest
 
 from tests.conftest import SEALER, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, TEST_SECRET, signer
-from widget import sealing
+from widget import exports, sealing
 from widget.cli import main
 from widget.resources import resource
 from widget.signing import accept
@@ -36,7 +38,7 @@ def db(database, capsys, monkeypatch):
 def private_key(tmp_path):
     """The operator's private key file, on the operator's machine."""
     path = tmp_path / "operator-private.key"
-    sealing.write_key(path, TEST_PRIVATE_KEY, private=True)
+    sealing.write_key(path, TEST_PRIVATE_KEY)
     return str(path)
 
 
@@ -148,3 +150,36 @@ def test_signer_delete(db, capsys):
     )
     with pytest.raises(SystemExit, match="valid email"):
         main(["signer", "delete", "--email", "nonsense", "--database", db])
+
+
+async def sealed_export(db: str) -> bytes:
+    store = open_store(db)
+    await store.open()
+    try:
+        campaign = (await store.campaigns())[0][0]
+        return b"".join([chunk async for chunk in exports.sealed_csv(store, campaign)])
+    finally:
+        await store.close()
+
+
+def test_exports_and_decrypted_files_are_owner_only_whatever_the_umask(
+    db, tmp_path, capsys, private_key
+):
+    seed(db, [signer(1, last_name="Zzsurnameone")])
+    existing = tmp_path / "operator.csv"
+    existing.write_text("an older file, readable by anyone")
+    existing.chmod(0o644)
+    sealed, opened = tmp_path / "sealed.csv", tmp_path / "opened.csv"
+    previous = os.umask(0)
+    try:
+        main(["export", "belarus", "--kind", "operator", "-o", str(existing),
+              "--private-key", private_key, "--database", db])  # fmt: skip
+        sealed.write_bytes(asyncio.run(sealed_export(db)))  # as the admin serves it
+        main(["decrypt", str(sealed), "--private-key", private_key, "-o", str(opened)])
+    finally:
+        os.umask(previous)
+    for path in (existing, opened):  # what the CLI wrote (the sealed file came from the admin)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert "Zzsurnameone" in existing.read_bytes().decode("utf-8-sig")
+    assert "older file" not in existing.read_text(encoding="utf-8-sig")
+    assert "Zzsurnameone" in opened.read_bytes().decode("utf-8-sig")

@@ -25,6 +25,7 @@ from tests.conftest import (
 from widget import sealing
 from widget.cli import main
 from widget.resources import resource
+from widget.settings import Settings
 from widget.store import open_store
 
 SEEDED = [
@@ -45,7 +46,7 @@ def server_keys(monkeypatch, tmp_path):
     monkeypatch.setenv("PETITION_WIDGET_SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("PETITION_WIDGET_PUBLIC_KEY", TEST_PUBLIC_KEY)
     private = tmp_path / "operator-private.key"
-    sealing.write_key(private, TEST_PRIVATE_KEY, private=True)
+    sealing.write_key(private, TEST_PRIVATE_KEY)
     return private
 
 
@@ -100,15 +101,17 @@ def test_keys_generate_writes_an_owner_only_private_key_and_never_overwrites(tmp
 
 
 def test_without_a_configured_key_sqlite_makes_a_pair_and_postgres_refuses(tmp_path):
-    database = str(tmp_path / "new.db")
-    made = sealing.operator_public_key(None, database)
-    public, private = sealing.key_paths(database)
+    settings = Settings(database=str(tmp_path / "new.db"))
+    made = sealing.operator_public_key(None, settings)
+    public, private = sealing.key_paths(settings)
+    assert public.parent == private.parent == tmp_path / "new.keys"  # not loose beside it
     assert sealing.public_key(public.read_text()) == made
-    assert stat.S_IMODE(os.stat(private).st_mode) == 0o600
-    assert sealing.operator_public_key(None, database) == made  # made once, then read
+    for path in (public, private):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert sealing.operator_public_key(None, settings) == made  # made once, then read
     # Instances sharing a server must seal to one key: none is made up per instance.
     with pytest.raises(sealing.SealingKeyError, match="PETITION_WIDGET_PUBLIC_KEY: required"):
-        sealing.operator_public_key(None, "postgresql://db.example/petitions")
+        sealing.operator_public_key(None, Settings(database="postgresql://db.example/petitions"))
 
 
 def test_export_and_decrypt_refuse_without_or_with_the_wrong_key(tmp_path, database):

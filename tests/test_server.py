@@ -29,6 +29,7 @@ def test_sign_over_real_http(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        umask=0,  # a careless umask must not make anything readable by others
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -53,9 +54,15 @@ def test_sign_over_real_http(tmp_path):
         signed = httpx.post(base + "/c/belarus/sign", data=form, headers={"Origin": base})
         assert signed.status_code == 303
         assert httpx.get(base + "/api/campaigns/belarus").json()["count"] == 786
-        # The key file was made beside the database, owner-only.
-        key = tmp_path / "w.secret-key"
-        assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+        # Every file the install made is owner-only, and the keys are in a folder of their
+        # own (0700), not loose beside the database.
+        made = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777
+                for p in tmp_path.rglob("*")}  # fmt: skip
+        assert made == {
+            "w.db": 0o600, "w.db-wal": 0o600, "w.db-shm": 0o600, "w.keys": 0o700,
+            "w.keys/secret-key": 0o600, "w.keys/operator-public.key": 0o600,
+            "w.keys/operator-private.key": 0o600,
+        }  # fmt: skip
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=10)

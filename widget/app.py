@@ -97,7 +97,7 @@ def create_app(settings: Settings) -> Starlette:
         templates=Templates(urls.URLs()),
         embed_js=resource("embed.js").read_bytes(),
         partner_links=PartnerLinks(settings.secret_key),
-        sealer=Sealer(operator_public_key(settings.public_key, settings.database)),
+        sealer=Sealer(operator_public_key(settings.public_key, settings)),
         login_limiter=auth.LoginLimiter(),
         sign_limiter=SignLimiter.from_settings(settings),
     )

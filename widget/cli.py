@@ -16,7 +16,7 @@ from typing import Any
 
 import tomli_w
 
-from widget import campaigns, exports, operators, partners, review, sealing, signing
+from widget import campaigns, doctor, exports, files, operators, partners, review, sealing, signing
 from widget.settings import ENV_PREFIX, Settings, SettingsError
 from widget.store import Store, open_store
 from widget.urls import URLs
@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("email")
 
     commands.add_parser("settings", help="list every setting and its variable")
+    _database_flag(
+        commands.add_parser("doctor", help="check this deployment for ways who signed could leak")
+    )
     return parser
 
 
@@ -155,6 +158,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             generate_keys(args)
         elif args.command == "decrypt":
             decrypt(args)
+        elif args.command == "doctor":
+            findings = doctor.check(settings)
+            print(doctor.report(findings), end="")
+            if findings:
+                sys.exit(1)
         else:
             handler = HANDLERS[(args.command, getattr(args, "action", None))]
             asyncio.run(handler(settings, args))
@@ -354,7 +362,11 @@ def _output(path: str | None):
     if not path:
         yield sys.stdout.buffer
         return
-    with open(path, "wb") as handle:
+    try:
+        handle = files.open_private(path)  # exports hold signers' data: owner-only
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from None
+    with handle:
         yield handle
     print(f"wrote {path}", file=sys.stderr)
 
@@ -378,8 +390,8 @@ def generate_keys(args: argparse.Namespace) -> None:
     private_path = folder / f"{args.name}-private.key"
     public_path = folder / f"{args.name}-public.key"
     try:
-        sealing.write_key(private_path, private, private=True)
-        sealing.write_key(public_path, public, private=False)
+        sealing.write_key(private_path, private)
+        sealing.write_key(public_path, public)
     except FileExistsError as exc:
         raise CommandError(f"{exc.filename} exists already; nothing was overwritten") from None
     print(f"private key: {private_path} (keep it off the server; back it up)")
@@ -388,7 +400,7 @@ def generate_keys(args: argparse.Namespace) -> None:
 
 
 async def seal_rows(settings: Settings, args: argparse.Namespace) -> None:
-    key = sealing.operator_public_key(settings.public_key, settings.database)
+    key = sealing.operator_public_key(settings.public_key, settings)
     async with _store(settings) as store:
         sealed = await store.seal_legacy_rows(sealing.Sealer(key))
         await store.audit(_actor(), "seal", None, f"{sealed} row(s) sealed")

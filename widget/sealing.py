@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +13,8 @@ from nacl.encoding import Base64Encoder
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from widget.settings import ENV_PREFIX, database_file, is_postgres
+from widget import files
+from widget.settings import ENV_PREFIX, Settings, in_use, is_postgres, legacy_key_file
 from widget.signing import Signature
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,11 @@ def generate_keypair() -> tuple[str, str]:
     )
 
 
-def write_key(path: Path, key: str, private: bool) -> None:
-    """Write a key file; a private one owner-only, and never over an existing file."""
+def write_key(path: Path, key: str) -> None:
+    """Write a key file, owner-only (a public key too: it names whose data this is), and never
+    over an existing file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o644)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
+    files.create_exclusive(path, key + "\n")
 
 
 def public_key(text: str) -> PublicKey:
@@ -136,23 +135,24 @@ class Opener:
             raise SealingKeyError("this private key does not open the data (wrong key?)") from None
 
 
-def operator_public_key(configured: str | None, database: str) -> PublicKey:
-    """The configured public key; or, with none configured, a key pair made beside the
-    database on first run so that a new install works at once. The private half is then on
-    the server, and every start says so until it has been moved off."""
+def operator_public_key(configured: str | None, settings: Settings) -> PublicKey:
+    """The configured public key; or, with none configured, a key pair made in the keys folder
+    on first run so that a new install works at once. The private half is then on the server,
+    and every start says so until it has been moved off."""
     if configured:
         return public_key(configured)
-    if is_postgres(database):
+    if is_postgres(settings.database):
         # Instances must seal to one key, or the operator could not open half the signatures.
         raise SealingKeyError(
             f"{ENV_PREFIX}PUBLIC_KEY: required with PostgreSQL; give every instance the same "
             "key (from `petition-widget keys generate`)"
         )
-    public_path, private_path = key_paths(database)
+    public_path, private_path = key_paths(settings)
     if not public_path.exists():
         private, public = generate_keypair()
-        write_key(private_path, private, private=True)
-        write_key(public_path, public, private=False)
+        files.private_folder(public_path.parent)
+        write_key(private_path, private)
+        write_key(public_path, public)
     if private_path.exists():
         log.warning(
             "the operator's private key is on this server (%s): move it to the operator's "
@@ -162,7 +162,17 @@ def operator_public_key(configured: str | None, database: str) -> PublicKey:
     return public_key(public_path.read_text())
 
 
-def key_paths(database: str) -> tuple[Path, Path]:
-    db = database_file(database)
-    stem = db.name.removesuffix(".db")
-    return db.with_name(stem + ".operator-public.key"), db.with_name(stem + ".operator-private.key")
+def key_paths(settings: Settings) -> tuple[Path, Path]:
+    """(public, private) key files of an install that made its own key pair: in the keys
+    folder, or beside the database where an older install made them."""
+    folder = settings.key_folder
+    return (
+        in_use(
+            folder / "operator-public.key",
+            legacy_key_file(settings.database, "operator-public.key"),
+        ),
+        in_use(
+            folder / "operator-private.key",
+            legacy_key_file(settings.database, "operator-private.key"),
+        ),
+    )

@@ -72,18 +72,22 @@ class Settings:
     )
     secret_key: str | None = _setting(
         None,
-        "Key that signs form tokens and keys the duplicate check. Default with SQLite: "
-        "generated on first run and kept in a file beside the database (NAME.secret-key); "
-        "back that file up with the database. Required with PostgreSQL, the same on every "
-        "instance.",
+        "Key that signs form tokens and keys the hashes of addresses. Default with SQLite: "
+        "generated on first run into the keys folder (KEYS_DIR/secret-key). Keep it out of "
+        "the database's backups. Required with PostgreSQL, the same on every instance.",
     )
     public_key: str | None = _setting(
         None,
         "The operator's public key (base64, from `petition-widget keys generate`): names, "
-        "emails and postal codes are sealed to it. Default with SQLite: a key pair made beside "
-        "the database on first run (NAME.operator-public.key and NAME.operator-private.key); "
-        "move the private one off the server. Required with PostgreSQL, the same on every "
-        "instance.",
+        "emails and postal codes are sealed to it. Default with SQLite: a key pair made in the "
+        "keys folder on first run (operator-public.key and operator-private.key); move the "
+        "private one off the server. Required with PostgreSQL, the same on every instance.",
+    )
+    keys_dir: str = _setting(
+        "",
+        "The folder (owner-only) for the keys a new SQLite install makes for itself. Default: "
+        "NAME.keys beside the database file NAME.db. Put it where the database's backups do "
+        "not reach, or set SECRET_KEY and PUBLIC_KEY instead.",
     )
     public_url: str | None = _setting(
         None,
@@ -149,9 +153,28 @@ class Settings:
         return replace(self, secret_key=load_or_create_secret(self))
 
     @property
-    def secret_file(self) -> Path:
+    def key_folder(self) -> Path:
+        """Where the keys this install makes for itself are kept."""
+        if self.keys_dir:
+            return Path(self.keys_dir)
         db = database_file(self.database)
-        return db.with_name(db.name.removesuffix(".db") + ".secret-key")
+        return db.with_name(db.name.removesuffix(".db") + ".keys")
+
+    @property
+    def secret_file(self) -> Path:
+        """The secret key's file: in the keys folder, or where an older install made it
+        (NAME.secret-key beside the database), which keeps working until it is moved."""
+        return in_use(self.key_folder / "secret-key", legacy_key_file(self.database, "secret-key"))
+
+
+def legacy_key_file(database: str, name: str) -> Path:
+    """Where installs before the keys folder made a key: loose beside the database."""
+    db = database_file(database)
+    return db.with_name(db.name.removesuffix(".db") + "." + name)
+
+
+def in_use(path: Path, legacy: Path) -> Path:
+    return legacy if legacy.exists() and not path.exists() else path
 
 
 def is_postgres(database: str) -> bool:
@@ -167,17 +190,18 @@ def database_file(database: str) -> Path:
 
 
 def load_or_create_secret(settings: Settings) -> str:
-    """Read the key file beside the database, or create it owner-only on first run."""
+    """Read the secret key file, or create it owner-only, in an owner-only folder, on first
+    run."""
+    from widget import files
+
     path = settings.secret_file
-    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        if not path.exists():
+            files.private_folder(path.parent)
+        files.create_exclusive(path, key + "\n")
     except FileExistsError:
         key = path.read_text().strip()
         if len(key) < 32:
             raise SettingsError(f"{path}: the secret key file is empty or too short") from None
-        return key
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
     return key

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections import defaultdict
@@ -17,6 +18,7 @@ from pathlib import Path
 import aiosqlite
 
 from widget import campaigns as campaigns_mod
+from widget import files
 from widget.campaigns import Campaign
 from widget.partners import Partner
 from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
@@ -188,7 +190,7 @@ class SQLiteStore(Store):
     async def open(self) -> None:
         # aiosqlite's DEBUG log repeats every statement with its parameters: signer data.
         logging.getLogger("aiosqlite").setLevel(logging.INFO)
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(Path(self.path))
         self._writer = await self._connect()
         await self._initialise()
         self._reader = await self._connect()
@@ -563,6 +565,15 @@ class SQLiteStore(Store):
             (limit,),
         )
         return [AuditEntry(*row) for row in rows]
+
+
+def _owner_only(path: Path) -> None:
+    """The database file made owner-only before SQLite opens it, whatever the umask. SQLite
+    gives its -wal and -shm files the database's own mode; files from before are tightened."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, files.FILE_MODE))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        files.tighten(path.with_name(path.name + suffix))
 
 
 def _signature_row(row: tuple) -> SignatureRow:

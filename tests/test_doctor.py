@@ -1,0 +1,77 @@
+"""`petition-widget doctor` names each risk this deployment runs of leaking who signed, with
+what to do about it, and says so when there is none."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import TEST_PUBLIC_KEY
+from widget import sealing
+from widget.cli import main
+from widget.settings import Settings, load_or_create_secret
+from widget.store import open_store
+
+
+async def first_start(settings: Settings) -> None:
+    """What a first `serve` writes: the keys, then the database."""
+    load_or_create_secret(settings)
+    sealing.operator_public_key(settings.public_key, settings)
+    store = open_store(settings.database)
+    await store.open()
+    await store.close()
+
+
+def doctor(settings: Settings, capsys) -> tuple[int, str]:
+    args = ["doctor", "--database", settings.database]
+    env = {"PETITION_WIDGET_KEYS_DIR": settings.keys_dir,
+           "PETITION_WIDGET_PUBLIC_URL": settings.public_url or ""}  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value) if value else patch.delenv(name, raising=False)
+        try:
+            main(args)
+            status = 0
+        except SystemExit as exc:
+            status = exc.code
+    return status, capsys.readouterr().out
+
+
+async def test_a_quick_start_is_told_each_risk_and_what_to_do(tmp_path, capsys):
+    settings = Settings(database=str(tmp_path / "data" / "petition-widget.db"))
+    await first_start(settings)
+    status, out = doctor(settings, capsys)
+    assert status == 1
+    assert "the operator's private key is on this server" in out
+    assert "inside the database's folder" in out and "PETITION_WIDGET_KEYS_DIR" in out
+    assert "PETITION_WIDGET_PUBLIC_URL is not set" in out
+    assert "can be read by other users" not in out  # what the service made is owner-only
+    assert out.count("what to do:") == 3
+
+
+async def test_a_careful_deployment_passes(tmp_path, capsys):
+    settings = Settings(
+        database=str(tmp_path / "data" / "petition-widget.db"),
+        keys_dir=str(tmp_path / "keys"),
+        public_key=TEST_PUBLIC_KEY,
+        public_url="https://petitions.example.org",
+    )
+    await first_start(settings)
+    assert (tmp_path / "keys" / "secret-key").exists()
+    assert doctor(settings, capsys) == (0, "no problem found\n")
+
+
+async def test_readable_files_and_loose_keys_are_found(tmp_path, capsys):
+    settings = Settings(
+        database=str(tmp_path / "data" / "p.db"),
+        keys_dir=str(tmp_path / "keys"),
+        public_key=TEST_PUBLIC_KEY,
+        public_url="https://petitions.example.org",
+    )
+    await first_start(settings)
+    (tmp_path / "data" / "p.db").chmod(0o644)
+    (tmp_path / "data" / "p.operator-private.key").write_text("from an older install\n")
+    status, out = doctor(settings, capsys)
+    assert status == 1
+    assert "p.db can be read by other users of this machine (mode 0o644)" in out
+    assert "chmod 600" in out
+    assert "p.operator-private.key lie loose beside the database" in out

@@ -1,0 +1,113 @@
+"""`petition-widget doctor`: a deployment checked for the ways who signed could leak from its
+files and settings, each finding with what to do about it. It reads; it changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from widget import files
+from widget.settings import ENV_PREFIX, Settings, database_file, is_postgres, legacy_key_file
+
+
+class Finding(NamedTuple):
+    problem: str
+    fix: str
+
+
+def check(settings: Settings) -> list[Finding]:
+    """Every risk found, most serious first; an empty list when none is."""
+    return [
+        *_private_key(settings),
+        *_modes(settings),
+        *_key_places(settings),
+        *_public_url(settings),
+    ]
+
+
+def _made_keys(settings: Settings) -> list[Path]:
+    """The key files this install made for itself (SQLite without configured keys)."""
+    if is_postgres(settings.database):
+        return []
+    names = ("secret-key", "operator-public.key", "operator-private.key")
+    found = [settings.key_folder / name for name in names]
+    found += [legacy_key_file(settings.database, name) for name in names]
+    return [path for path in found if path.exists()]
+
+
+def _private_key(settings: Settings) -> Iterator[Finding]:
+    for path in _made_keys(settings):
+        if path.name.endswith("operator-private.key"):
+            yield Finding(
+                f"the operator's private key is on this server ({path}): whoever takes the "
+                "server (or a backup of this folder) can open every name and email",
+                f"move {path} to the operator's own machine (an encrypted disk), then set "
+                f"{ENV_PREFIX}PUBLIC_KEY to the public key and restart",
+            )
+
+
+def _modes(settings: Settings) -> Iterator[Finding]:
+    if is_postgres(settings.database):
+        return
+    db = database_file(settings.database)
+    stored = [db.with_name(db.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    for path in [*stored, *_made_keys(settings)]:
+        if path.exists() and files.readable_by_others(path):
+            yield Finding(
+                f"{path} can be read by other users of this machine "
+                f"(mode {oct(path.stat().st_mode & 0o777)})",
+                f"chmod 600 {path} (the service makes new files owner-only, and tightens its "
+                "database files at start)",
+            )
+    folder = settings.key_folder
+    if folder.is_dir() and files.readable_by_others(folder):
+        yield Finding(
+            f"the keys folder {folder} can be opened by other users of this machine",
+            f"chmod 700 {folder}",
+        )
+
+
+def _key_places(settings: Settings) -> Iterator[Finding]:
+    if is_postgres(settings.database):
+        return
+    db_folder = database_file(settings.database).resolve().parent
+    # The public key is no secret; the secret key and the private key are.
+    secret = [p for p in _made_keys(settings) if not p.name.endswith("public.key")]
+    loose = [str(p) for p in secret if p.parent.resolve() == db_folder]
+    inside = [
+        str(p) for p in secret if p.resolve().is_relative_to(db_folder) and str(p) not in loose
+    ]
+    if loose:
+        yield Finding(
+            f"{', '.join(loose)} lie loose beside the database (where older installs made them)",
+            f"move them into a keys folder outside {db_folder} (set {ENV_PREFIX}KEYS_DIR to it)"
+            ", and keep that folder out of the database's backups",
+        )
+    if inside:
+        yield Finding(
+            f"{', '.join(inside)} are inside the database's folder {db_folder}: a backup of that "
+            "folder takes the keys with the data, and a thief with both can test guessed "
+            "addresses against the stored hashes",
+            f"set {ENV_PREFIX}KEYS_DIR to a folder outside {db_folder} and move the keys there, "
+            f"or give {ENV_PREFIX}SECRET_KEY and {ENV_PREFIX}PUBLIC_KEY from a secrets store; "
+            "back the keys up separately from the data",
+        )
+
+
+def _public_url(settings: Settings) -> Iterator[Finding]:
+    if not settings.public_url:
+        yield Finding(
+            f"{ENV_PREFIX}PUBLIC_URL is not set: the Host header of each request decides the "
+            "share links and the origin that form posts must come from",
+            f"set {ENV_PREFIX}PUBLIC_URL=https://your.petition.host (the address readers use)",
+        )
+
+
+def report(findings: list[Finding]) -> str:
+    if not findings:
+        return "no problem found\n"
+    lines = []
+    for n, finding in enumerate(findings, start=1):
+        lines += [f"{n}. {finding.problem}", f"   what to do: {finding.fix}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,47 @@
+"""Files that hold signers' data or keys: created owner-only (0600) and their folders 0700,
+whatever the process umask, and tightened when they already exist."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+from typing import IO
+
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
+def private_folder(path: Path) -> Path:
+    """Make the folder (and its parents) if missing, and make it owner-only."""
+    path.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    os.chmod(path, FOLDER_MODE)
+    return path
+
+
+def create_exclusive(path: Path, text: str) -> None:
+    """Write a new owner-only file; never over an existing one (FileExistsError)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def open_private(path: str | Path) -> IO[bytes]:
+    """An owner-only file for writing, truncated; an existing file is made owner-only first,
+    so an export written over an old one is never readable by others, even for a moment."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    os.ftruncate(fd, 0)
+    return os.fdopen(fd, "wb")
+
+
+def tighten(path: Path) -> None:
+    """Make an existing file owner-only (nothing if it is missing)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.chmod(path, FILE_MODE)
+
+
+def readable_by_others(path: Path) -> bool:
+    return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
