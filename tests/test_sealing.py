@@ -196,9 +196,18 @@ async def test_held_signatures_count_only_when_released(client):
     assert await count(client) == 788
 
 
+DOMAIN_KEY = "a-domain-key-of-its-own-" + "d" * 20
+
+
 async def test_invalidation_by_domain_partner_and_time_uncounts_exactly(
-    client, database, server_keys, capsys
+    client_factory, database, server_keys, capsys, monkeypatch
 ):
+    monkeypatch.setenv("PETITION_WIDGET_DOMAIN_KEY", DOMAIN_KEY)  # for the CLI
+    async with client_factory(domain_key=DOMAIN_KEY) as client:
+        await invalidate_by_domain_partner_and_time(client, database, capsys)
+
+
+async def invalidate_by_domain_partner_and_time(client, database, capsys):
     await sign(client, signer(1, email="a@flood.example"))
     await sign(client, signer(2, email="b@flood.example"))
     await sign(client, signer(3, partner="bots"))
@@ -217,3 +226,38 @@ async def test_invalidation_by_domain_partner_and_time_uncounts_exactly(
     await cli(["invalidate", "belarus", "--since", "2000-01-01", "--database", db])
     assert (await store.counts())["belarus"] == 0
     assert database.rows("SELECT count(*) FROM signatures") == [(4,)]  # kept, but not counted
+
+
+async def test_without_a_domain_key_no_domain_is_kept_and_domain_invalidation_is_off(
+    client, database, server_keys, capsys
+):
+    await sign(client, signer(1, email="a@flood.example"))
+    assert database.rows("SELECT domain_key FROM signatures") == [(None,)]
+    with pytest.raises(SystemExit, match="invalidation by email domain is off"):
+        await cli(["invalidate", "belarus", "--email-domain", "flood.example",
+                   "--database", database.url])  # fmt: skip
+    assert await count(client) == 786
+
+
+async def test_forget_domains_clears_every_stored_domain_hash(
+    client_factory, database, server_keys, capsys, monkeypatch
+):
+    async with client_factory(domain_key=DOMAIN_KEY) as client:
+        await sign(client, signer(1, email="a@flood.example"))
+        await sign(client, signer(2, email="b@flood.example"))
+    (key_a,), (key_b,) = database.rows("SELECT domain_key FROM signatures ORDER BY id")
+    assert key_a == key_b and len(key_a) == 32  # the same domain groups signers: that is the risk
+    await cli(["forget-domains", "--database", database.url])
+    assert "cleared the email domain's hash of 2 signature(s)" in capsys.readouterr().out
+    assert database.rows("SELECT domain_key FROM signatures") == [(None,), (None,)]
+    assert key_a not in database.raw_bytes()
+
+
+def test_the_domain_key_must_be_long_and_not_the_secret_key(tmp_path):
+    from widget.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="DOMAIN_KEY: at least 32"):
+        Settings(database=str(tmp_path / "p.db"), domain_key="short").with_secret()
+    with pytest.raises(SettingsError, match="DOMAIN_KEY: must differ"):
+        Settings(database=str(tmp_path / "p.db"), secret_key=TEST_SECRET,
+                 domain_key=TEST_SECRET).with_secret()  # fmt: skip

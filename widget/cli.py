@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("slug")
     purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
 
+    forget = _database_flag(
+        commands.add_parser("forget-domains", help="clear the stored hashes of email domains")
+    )
+    forget.set_defaults(action=None)
+
     release = _database_flag(
         commands.add_parser("release", help="count signatures held for review")
     )
@@ -424,12 +429,21 @@ async def release(settings: Settings, args: argparse.Namespace) -> None:
     print(f"released {released} signature(s) held for review")
 
 
+async def forget_domains(settings: Settings, args: argparse.Namespace) -> None:
+    async with _store(settings) as store:
+        cleared = await store.forget_domains()
+        await store.audit(_actor(), "forget-domains", None, f"{cleared} row(s)")
+    print(f"cleared the email domain's hash of {cleared} signature(s)")
+    if settings.domain_key:
+        print(f"{ENV_PREFIX}DOMAIN_KEY is still set: new signatures keep theirs until it is unset")
+
+
 async def invalidate(settings: Settings, args: argparse.Namespace) -> None:
     which = review.parse_invalidation(args.partner, args.since, args.until, args.email_domain)
     settings = settings.with_secret()
     async with _store(settings) as store:
         campaign, _ = await _campaign(store, args.slug)
-        n = await review.invalidate(store, campaign, settings.secret_key, which)
+        n = await review.invalidate(store, campaign, settings.domain_key, which)
         await store.audit(_actor(), "invalidate", campaign.slug, f"{n} by {which.describe()}")
     print(f"invalidated {n} signature(s)")
 
@@ -518,6 +532,7 @@ HANDLERS = {
     ("purge", None): purge,
     ("release", None): release,
     ("invalidate", None): invalidate,
+    ("forget-domains", None): forget_domains,
     ("signer", "delete"): signer_delete,
     ("operator", "add"): operator_add,
     ("operator", "list"): operator_list,

@@ -56,10 +56,20 @@ def parse_invalidation(
     return chosen
 
 
-async def invalidate(store: Store, campaign: Campaign, secret: str, which: Invalidation) -> int:
-    domain_key = (
-        signing.domain_key(secret, "x@" + which.email_domain) if which.email_domain else None
-    )
+DOMAINS_OFF = (
+    "invalidation by email domain is off: no domain is kept unless PETITION_WIDGET_DOMAIN_KEY "
+    "is set (it matches only signatures made after it was set)"
+)
+
+
+async def invalidate(
+    store: Store, campaign: Campaign, domain_secret: str | None, which: Invalidation
+) -> int:
+    domain_key = None
+    if which.email_domain:
+        if not domain_secret:
+            raise ReviewError(DOMAINS_OFF)
+        domain_key = signing.domain_key(domain_secret, "x@" + which.email_domain)
     return await store.invalidate(
         campaign.slug, which.partner, which.since, which.until, domain_key
     )

@@ -32,7 +32,7 @@ class SealedSignature:
 
     campaign: str
     email_key: bytes
-    domain_key: bytes
+    domain_key: bytes | None
     sealed: bytes
     partner_sealed: bytes | None
     country: str

@@ -83,6 +83,13 @@ class Settings:
         "keys folder on first run (operator-public.key and operator-private.key); move the "
         "private one off the server. Required with PostgreSQL, the same on every instance.",
     )
+    domain_key: str | None = _setting(
+        None,
+        "A key of its own for hashing signers' email domains, so that an operator can "
+        "invalidate a flood from one domain. Unset (the default): no domain is kept, and "
+        "invalidation by domain is off. Unsetting it stops new hashes; `petition-widget "
+        "forget-domains` clears the stored ones. At least 32 characters.",
+    )
     keys_dir: str = _setting(
         "",
         "The folder (owner-only) for the keys a new SQLite install makes for itself. Default: "
@@ -142,6 +149,11 @@ class Settings:
 
     def with_secret(self) -> Settings:
         """These settings with secret_key filled in from the key file, made on first run."""
+        if self.domain_key is not None and len(self.domain_key) < 32:
+            raise SettingsError(f"{ENV_PREFIX}DOMAIN_KEY: at least 32 characters")
+        if self.domain_key is not None and self.domain_key == self.secret_key:
+            # Its point is to be dropped on its own: the secret key must not open it.
+            raise SettingsError(f"{ENV_PREFIX}DOMAIN_KEY: must differ from the secret key")
         if self.secret_key:
             return self
         if is_postgres(self.database):

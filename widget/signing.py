@@ -87,7 +87,7 @@ class Signature:
     partner: str | None
     partner_opt_in: bool
     email_key: bytes
-    domain_key: bytes
+    domain_key: bytes | None  # only with a domain key configured
     signed_at: str
 
 
@@ -133,10 +133,10 @@ def email_key(secret: str, email: str) -> bytes:
     return hmac.new(key, email.encode(), hashlib.sha256).digest()
 
 
-def domain_key(secret: str, email: str) -> bytes:
-    """Keyed hash of an address's domain, so a flood from one domain can be invalidated
-    without keeping the domain itself."""
-    return email_key(secret, "domain:" + email.rpartition("@")[2])
+def domain_key(key: str, email: str) -> bytes:
+    """Keyed hash of an address's domain under the domain key (never the secret key), so a
+    flood from one domain can be invalidated without keeping the domain itself."""
+    return email_key(key, "domain:" + email.rpartition("@")[2])
 
 
 def normalise_email(raw: str) -> str:
@@ -213,9 +213,10 @@ def screen(form: Mapping[str, str], tokens: Tokens, slug: str) -> str:
 
 
 def accept(
-    form: Mapping[str, str], campaign: Campaign, secret: str
+    form: Mapping[str, str], campaign: Campaign, secret: str, domain_secret: str | None = None
 ) -> tuple[Signature | None, dict[str, str]]:
-    """Validate a submitted form for a campaign: a Signature, or errors keyed by field."""
+    """Validate a submitted form for a campaign: a Signature, or errors keyed by field. The
+    email domain is hashed only when a domain key is given."""
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
 
@@ -249,7 +250,7 @@ def accept(
         partner=partner,
         partner_opt_in=partner is not None and form.get("partner_opt_in", "").lower() in _TRUE,
         email_key=email_key(secret, values["email"]),
-        domain_key=domain_key(secret, values["email"]),
+        domain_key=domain_key(domain_secret, values["email"]) if domain_secret else None,
         signed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     ), {}
 

@@ -114,6 +114,11 @@ class Store(ABC):
         """Remove the personal data of signatures older than `before`; counts stay."""
 
     @abstractmethod
+    async def forget_domains(self) -> int:
+        """Clear every stored hash of an email domain, leaving no copy in the files; returns
+        how many rows held one."""
+
+    @abstractmethod
     async def release_held(self, campaign: str) -> int:
         """Count the signatures held for review; returns how many."""
 

@@ -391,6 +391,13 @@ class PostgresStore(Store):
         await self._compact()
         return int(status.split()[-1])
 
+    async def forget_domains(self) -> int:
+        status = await self.pool.execute(
+            "UPDATE signatures SET domain_key = NULL WHERE domain_key IS NOT NULL"
+        )
+        await self._compact()
+        return int(status.split()[-1])
+
     async def release_held(self, campaign: str) -> int:
         async with self.pool.acquire() as db, db.transaction():
             released = await db.fetchval(

@@ -392,6 +392,15 @@ class SQLiteStore(Store):
         await self._compact()
         return purged
 
+    async def forget_domains(self) -> int:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE signatures SET domain_key = NULL WHERE domain_key IS NOT NULL"
+            )
+            cleared = cursor.rowcount
+        await self._compact()
+        return cleared
+
     async def release_held(self, campaign: str) -> int:
         async with self._transaction() as db:
             cursor = await db.execute(

@@ -205,6 +205,7 @@ async def _campaign_page(
         chart=chart.per_day_svg(stats.per_day, f"Signatures per day: {campaign.title}"),
         country_names=dict(country_choices("en")), saved=request.query_params.get("saved"),
         link=link, kinds=exports.KINDS, notice=notice,
+        domains_kept=bool(service.settings.domain_key),
     )  # fmt: skip
 
 
@@ -359,7 +360,7 @@ async def review_action(request: Request) -> Response:
             which = review.parse_invalidation(
                 form.get("partner"), form.get("since"), form.get("until"), form.get("email_domain")
             )
-            n = await review.invalidate(service.store, campaign, service.settings.secret_key, which)
+            n = await review.invalidate(service.store, campaign, service.settings.domain_key, which)
             detail = f"{n} by {which.describe()}"
         elif action == "purge":
             days = int(form["days"]) if form.get("days", "").isdigit() else -1

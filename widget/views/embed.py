@@ -242,7 +242,9 @@ async def sign(request: Request) -> Response:
     refused = signing.screen(form, service.tokens, campaign.slug)
     if refused:
         return await again(422, {"form": refused})
-    signature, errors = signing.accept(form, campaign, service.settings.secret_key)
+    signature, errors = signing.accept(
+        form, campaign, service.settings.secret_key, service.settings.domain_key
+    )
     if signature is None:
         return await again(422, errors)
     # Per campaign only valid signatures count, so junk from one client cannot lock a campaign.
