@@ -9,8 +9,10 @@
   var framed = window.parent !== window;
   var main = document.querySelector("[data-pw-campaign]");
   var campaign = main ? main.getAttribute("data-pw-campaign") : "";
-  // The campaign's explicit origins and its registered partners' (from the server).
+  // The campaign's explicit origins and its registered partners' (from the server), and our
+  // own pages (the demo page).
   var trusted = ((main && main.getAttribute("data-pw-trusted")) || "").split(" ");
+  trusted.push(window.location.origin);
   // The thank-you page (after a form post without fetch) is the signed state from the start.
   var signed = !!(main && main.hasAttribute("data-pw-signed"));
   // The host's origin, from the loader's "hello": the browser sets event.origin, which a page
