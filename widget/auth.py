@@ -27,7 +27,7 @@ class AdminSessions:
     """Starlette's session middleware, only for requests under /admin: the reader's paths
     (the counter above all) neither pay for it nor ever see a session cookie."""
 
-    def __init__(self, app: ASGIApp, prefix: str, **options: Any) -> None:
+    def __init__(self, app: ASGIApp, /, prefix: str, **options: Any) -> None:
         self.app = app
         self.prefix = prefix
         self.with_sessions = SessionMiddleware(app, **options)

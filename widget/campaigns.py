@@ -231,7 +231,7 @@ def _whole(data: dict[str, Any], name: str, minimum: int) -> int | None:
 def parse_origin(value: Any, field: str = "allowed_origins") -> str:
     """An origin like https://example.org, normalised; `*` stands for any."""
     if value == ANY_ORIGIN:
-        return value
+        return ANY_ORIGIN
     if not isinstance(value, str):
         raise CampaignError(field, "each entry must be text")
     parts = urlsplit(value.strip())

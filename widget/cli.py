@@ -10,9 +10,9 @@ import getpass
 import logging
 import sys
 import tomllib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import fields, replace
-from typing import Any
+from typing import IO, Any
 
 import tomli_w
 
@@ -320,7 +320,7 @@ async def partner_link(settings: Settings, args: argparse.Namespace) -> None:
     async with _store(settings) as store:
         await _campaign(store, args.slug)
         partner = await _partner(store, args.code)
-        token = partners.PartnerLinks(settings.secret_key).issue(args.slug, partner, args.days)
+        token = partners.PartnerLinks(settings.secret).issue(args.slug, partner, args.days)
         await store.audit(_actor(), "partner.link", args.slug, f"{partner.code}, {args.days} days")
     print(URLs(base).partner_export(args.slug, partner.code, token))
 
@@ -350,10 +350,12 @@ async def export(settings: Settings, args: argparse.Namespace) -> None:
             if not args.partner:
                 raise CommandError("--kind partner needs --partner CODE")
             await _partner(store, args.partner)
+            assert opener is not None  # needs_key, checked above
             body = exports.partner_csv(store, campaign, args.partner, opener)
         elif args.kind == exports.DELIVERY:
             body = exports.delivery_csv(store, campaign, opener)
         else:
+            assert opener is not None  # needs_key, checked above
             body = exports.operator_csv(store, campaign, opener)
         with _output(args.output) as out:
             async for chunk in body:
@@ -363,7 +365,7 @@ async def export(settings: Settings, args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def _output(path: str | None):
+def _output(path: str | None) -> Iterator[IO[bytes]]:
     if not path:
         yield sys.stdout.buffer
         return
@@ -457,7 +459,7 @@ async def signer_delete(settings: Settings, args: argparse.Namespace) -> None:
     async with _store(settings) as store:
         if args.campaign:
             await _campaign(store, args.campaign)
-        key = signing.email_key(settings.secret_key, email)
+        key = signing.email_key(settings.secret, email)
         removed = await store.delete_signer(key, args.campaign)
         total = sum(removed.values())
         scope = f" in {args.campaign}" if args.campaign else ""

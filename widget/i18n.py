@@ -60,5 +60,5 @@ def direction(language: str) -> str:
 
 def autonym(language: str) -> str:
     """The language's name in itself, as a language menu shows it: "Français", "Беларуская"."""
-    name = Locale.parse(language).display_name
+    name = Locale.parse(language).display_name or language
     return name[:1].upper() + name[1:]

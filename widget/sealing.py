@@ -130,7 +130,8 @@ class Opener:
         if not sealed:
             return dict.fromkeys(PERSONAL_FIELDS, "")  # purged, or sealed to another key
         try:
-            return json.loads(self._box.decrypt(sealed))
+            opened: dict[str, str] = json.loads(self._box.decrypt(sealed))
+            return opened
         except CryptoError:
             raise SealingKeyError("this private key does not open the data (wrong key?)") from None
 

@@ -165,6 +165,13 @@ class Settings:
         return replace(self, secret_key=load_or_create_secret(self))
 
     @property
+    def secret(self) -> str:
+        """The secret key, once `with_secret()` has filled it in."""
+        if not self.secret_key:
+            raise SettingsError(f"{ENV_PREFIX}SECRET_KEY: not resolved (call with_secret())")
+        return self.secret_key
+
+    @property
     def key_folder(self) -> Path:
         """Where the keys this install makes for itself are kept."""
         if self.keys_dir:

@@ -30,7 +30,10 @@ class Templates:
                 lstrip_blocks=True,
                 undefined=jinja2.StrictUndefined,
             )
-            env.install_gettext_translations(i18n.translations(language), newstyle=True)
+            # Added to the environment by the i18n extension, which mypy cannot see.
+            env.install_gettext_translations(  # type: ignore[attr-defined]
+                i18n.translations(language), newstyle=True
+            )
             env.globals.update(
                 urls=urls, lang=language, direction=i18n.direction(language), languages=menu
             )

@@ -11,6 +11,7 @@ import re
 import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -189,7 +190,7 @@ def parse_url(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
-def _columns(batch: list[SealedSignature]) -> list[list]:
+def _columns(batch: list[SealedSignature]) -> list[list[Any]]:
     rows = [
         (s.campaign, s.email_key, s.domain_key, s.sealed, s.partner_sealed, s.country,
          s.opt_in, s.partner, s.partner_opt_in, s.signed_at, s.held)
@@ -335,7 +336,7 @@ class PostgresStore(Store):
         return dict(rows)
 
     async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
-        where, params = "email_key = $1", [email_key]
+        where, params = "email_key = $1", list[Any]([email_key])
         if campaign is not None:
             where, params = where + " AND campaign = $2", [*params, campaign]
         async with self.pool.acquire() as db, db.transaction():
@@ -376,7 +377,8 @@ class PostgresStore(Store):
         return sealed
 
     async def unsealed_count(self) -> int:
-        return await self.pool.fetchval("SELECT count(*) FROM signatures WHERE sealed IS NULL")
+        n = await self.pool.fetchval("SELECT count(*) FROM signatures WHERE sealed IS NULL")
+        return int(n)
 
     async def purge(self, campaign: str, before: str) -> int:
         # The random key frees the address to sign a later campaign's petition, as in SQLite.
@@ -408,7 +410,7 @@ class PostgresStore(Store):
             )
             await _bump(db, campaign, released)
         self._notify({campaign: released})
-        return released
+        return int(released)
 
     async def invalidate(
         self,
@@ -418,7 +420,7 @@ class PostgresStore(Store):
         until: str | None = None,
         domain_key: bytes | None = None,
     ) -> int:
-        where, params = ["campaign = $1", "NOT invalid"], [campaign]
+        where, params = ["campaign = $1", "NOT invalid"], list[Any]([campaign])
         for clause, value in (
             ("partner = ${}", partner), ("signed_at >= ${}", since), ("signed_at < ${}", until),
             ("domain_key = ${}", domain_key),
@@ -437,7 +439,7 @@ class PostgresStore(Store):
             )
             await _bump(db, campaign, -counted)
         self._notify({campaign: -counted})
-        return invalidated
+        return int(invalidated)
 
     async def _compact(self) -> None:
         """Rewrite the signatures table so no dead row version keeps what was sealed or purged.
@@ -554,9 +556,10 @@ class PostgresStore(Store):
         return exists is None
 
     async def operator_hash(self, email: str) -> str | None:
-        return await self.pool.fetchval(
+        found: str | None = await self.pool.fetchval(
             "SELECT password_hash FROM operators WHERE email = $1", email
         )
+        return found
 
     async def operators(self) -> list[tuple[str, str]]:
         rows = await self.pool.fetch("SELECT email, created_at FROM operators ORDER BY email")
@@ -564,7 +567,7 @@ class PostgresStore(Store):
 
     async def remove_operator(self, email: str) -> bool:
         status = await self.pool.execute("DELETE FROM operators WHERE email = $1", email)
-        return status != "DELETE 0"
+        return bool(status != "DELETE 0")
 
     # Audit log -------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -154,7 +155,7 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _row(s: SealedSignature) -> tuple:
+def _row(s: SealedSignature) -> tuple[Any, ...]:
     return (
         s.campaign, s.email_key, s.domain_key, s.sealed, s.partner_sealed, s.country,
         int(s.opt_in), s.partner, int(s.partner_opt_in), s.signed_at, int(s.held),
@@ -234,8 +235,7 @@ class SQLiteStore(Store):
         delay = 0.01
         while True:
             try:
-                async with self._writer.execute("PRAGMA journal_mode = WAL") as cursor:
-                    (mode,) = await cursor.fetchone()
+                mode = await _value(self._writer, "PRAGMA journal_mode = WAL")
                 if mode.lower() != "wal":  # another connection held the file: not switched
                     raise sqlite3.OperationalError("database is locked")
                 await self._migrate()
@@ -252,7 +252,7 @@ class SQLiteStore(Store):
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
-            (current,) = await _one(db, "SELECT coalesce(max(version), 0) FROM schema_migrations")
+            current = await _value(db, "SELECT coalesce(max(version), 0) FROM schema_migrations")
             for version, script in enumerate(MIGRATIONS, start=1):
                 if version <= current:
                     continue
@@ -263,12 +263,14 @@ class SQLiteStore(Store):
                     (version, _now()),
                 )
 
-    def _read(self, sql: str, params: tuple = ()) -> aiosqlite.context.Result:
+    def _read(
+        self, sql: str, params: tuple[Any, ...] = ()
+    ) -> aiosqlite.context.Result[aiosqlite.Cursor]:
         if self._reader is None:
             raise StoreError("the store is not open")
         return self._reader.execute(sql, params)
 
-    async def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
+    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         async with self._read(sql, params) as cursor:
             return list(await cursor.fetchall())
 
@@ -332,7 +334,7 @@ class SQLiteStore(Store):
         return {slug: n for slug, n in added.items() if n}
 
     async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
-        where, params = "email_key = ?", [email_key]
+        where, params = "email_key = ?", list[Any]([email_key])
         if campaign is not None:
             where, params = where + " AND campaign = ?", [*params, campaign]
         async with self._transaction() as db:
@@ -341,7 +343,7 @@ class SQLiteStore(Store):
                 "GROUP BY campaign",
                 params,
             ) as cursor:
-                rows = await cursor.fetchall()
+                rows = list(await cursor.fetchall())
             await db.execute(f"DELETE FROM signatures WHERE {where}", params)
             for slug, _, counted in rows:
                 await _bump(db, slug, -counted)
@@ -357,7 +359,7 @@ class SQLiteStore(Store):
                     "WHERE sealed IS NULL LIMIT ?",
                     (chunk,),
                 ) as cursor:
-                    rows = await cursor.fetchall()
+                    rows = list(await cursor.fetchall())
                 await db.executemany(
                     "UPDATE signatures SET sealed = ?, first_name = '', last_name = '', "
                     "email = '', postal_code = '' WHERE id = ?",
@@ -377,7 +379,7 @@ class SQLiteStore(Store):
 
     async def unsealed_count(self) -> int:
         rows = await self._all("SELECT count(*) FROM signatures WHERE sealed IS NULL")
-        return rows[0][0]
+        return int(rows[0][0])
 
     async def purge(self, campaign: str, before: str) -> int:
         async with self._transaction() as db:
@@ -420,7 +422,7 @@ class SQLiteStore(Store):
         until: str | None = None,
         domain_key: bytes | None = None,
     ) -> int:
-        where, params = ["campaign = ?", "invalid = 0"], [campaign]
+        where, params = ["campaign = ?", "invalid = 0"], list[Any]([campaign])
         for clause, value in (
             ("partner = ?", partner), ("signed_at >= ?", since), ("signed_at < ?", until),
             ("domain_key = ?", domain_key),
@@ -430,7 +432,7 @@ class SQLiteStore(Store):
                 params.append(value)
         condition = " AND ".join(where)
         async with self._transaction() as db:
-            (counted,) = await _one(
+            counted = await _value(
                 db,
                 f"SELECT coalesce(sum(held = 0), 0) FROM signatures WHERE {condition}",
                 tuple(params),
@@ -585,7 +587,7 @@ def _owner_only(path: Path) -> None:
         files.tighten(path.with_name(path.name + suffix))
 
 
-def _signature_row(row: tuple) -> SignatureRow:
+def _signature_row(row: tuple[Any, ...]) -> SignatureRow:
     _, sealed, partner_sealed, country, opt_in, partner, partner_opt_in, signed_at = row[:8]
     # Rows written before sealing keep their plaintext until `petition-widget seal`.
     legacy = None if sealed is not None else dict(zip(PERSONAL_FIELDS, row[8:], strict=True))
@@ -594,9 +596,18 @@ def _signature_row(row: tuple) -> SignatureRow:
     )
 
 
-async def _one(db: aiosqlite.Connection, sql: str, params: tuple = ()) -> tuple | None:
+async def _one(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """The first row, or None."""
     async with db.execute(sql, params) as cursor:
         return await cursor.fetchone()
+
+
+async def _value(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """The one value of a query that always returns one row (an aggregate, a PRAGMA)."""
+    row = await _one(db, sql, params)
+    if row is None:
+        raise StoreError("the database returned no row")
+    return row[0]
 
 
 async def _bump(db: aiosqlite.Connection, slug: str, by: int, always: bool = False) -> None:

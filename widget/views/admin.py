@@ -273,7 +273,7 @@ async def partner_export(request: Request) -> Response:
     code = request.path_params["code"]
     partner = await _partner(service, code)
     token = request.query_params.get("token", "")
-    if not service.partner_links.check(token, campaign.slug, partner):
+    if partner is None or not service.partner_links.check(token, campaign.slug, partner):
         raise HTTPException(401, "This export link is not valid, or it has expired.")
     if not partner.public_key:
         raise HTTPException(
@@ -338,7 +338,7 @@ async def signers(request: Request) -> Response:
         return _page(request, "admin/signers.html", 422, result=None, error=str(exc))
     scope = form.get("campaign") or None
     removed = await service.store.delete_signer(
-        signing.email_key(service.settings.secret_key, email), scope
+        signing.email_key(service.settings.secret, email), scope
     )
     total = sum(removed.values())
     detail = f"{total} signature(s) deleted" + (f" in {scope}" if scope else "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -19,10 +20,10 @@ from widget.store import StoreError
 from widget.views.embed import campaign_or_404
 
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
-_encoded: dict[tuple, tuple[bytes, str]] = {}
+_encoded: dict[tuple[Any, ...], tuple[bytes, str]] = {}
 
 
-def _encode(key: tuple) -> tuple[bytes, str]:
+def _encode(key: tuple[Any, ...]) -> tuple[bytes, str]:
     cached = _encoded.get(key)
     if cached is None:
         slug, title, count, goal, status = key

@@ -102,7 +102,7 @@ async def render(
 _MARKS = ("token", "count_text", "progress")
 _MARK = re.compile("\x00(" + "|".join(_MARKS) + ")\x00")
 _PAGES_MAX = 2048
-_pages: dict[tuple, _Page] = {}
+_pages: dict[tuple[Any, ...], _Page] = {}
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ async def sign(request: Request) -> Response:
     if refused:
         return await again(422, {"form": refused})
     signature, errors = signing.accept(
-        form, campaign, service.settings.secret_key, service.settings.domain_key
+        form, campaign, service.settings.secret, service.settings.domain_key
     )
     if signature is None:
         return await again(422, errors)
