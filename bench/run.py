@@ -368,8 +368,9 @@ def fill(database: Path, count: int, batch: int = 200_000) -> None:
             db.execute("BEGIN IMMEDIATE")
             db.executemany(insert, rows)
             db.execute(
-                "UPDATE campaigns SET signature_count = signature_count + ? WHERE slug = ?",
-                (min(batch, count - done), SLUG),
+                "INSERT INTO campaign_counts (campaign, shard, n) VALUES (?, 0, ?) "
+                "ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n",
+                (SLUG, min(batch, count - done)),
             )
             db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -43,9 +43,14 @@ class Database(ABC):
     def insert(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
         """Rows written straight into a table, as an older version or another tool might."""
 
-    @abstractmethod
     def add_to_count(self, slug: str, n: int) -> None:
         """Count rows that a test inserted straight into the signatures table."""
+        self.execute(
+            "INSERT INTO campaign_counts (campaign, shard, n) VALUES (?, 0, ?) "
+            "ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n",
+            slug,
+            n,
+        )
 
     @abstractmethod
     def snapshot(self) -> bytes:
@@ -99,11 +104,6 @@ class SQLiteDatabase(Database):
                 db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
         finally:
             db.close()
-
-    def add_to_count(self, slug: str, n: int) -> None:
-        self.execute(
-            "UPDATE campaigns SET signature_count = signature_count + ? WHERE slug = ?", n, slug
-        )
 
     def snapshot(self) -> bytes:
         return self.path.read_bytes()
@@ -159,14 +159,6 @@ class PostgresDatabase(Database):
     def insert(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
         records = list(rows)
         self._run(lambda db: db.copy_records_to_table(table, records=records, columns=columns))
-
-    def add_to_count(self, slug: str, n: int) -> None:
-        self.execute(
-            "INSERT INTO campaign_counts (campaign, shard, n) VALUES (?, 0, ?) "
-            "ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n",
-            slug,
-            n,
-        )
 
     async def _tables(self, db: asyncpg.Connection) -> bytes:
         out = io.BytesIO()

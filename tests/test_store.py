@@ -4,6 +4,7 @@ several instances on one database, and what a reader is told when a commit fails
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 
 import pytest
@@ -89,18 +90,32 @@ async def test_concurrent_repeats_each_count_and_stay_one_signer(store):
 
 
 async def test_an_older_database_keeps_every_row_and_then_counts_repeats(database, monkeypatch):
-    """A database made before repeats were stored as rows migrates without losing one."""
+    """A database made before repeats were stored as rows (and before the one gateway)
+    migrates without losing a row or a count."""
     backend = sqlite if database.kind == "sqlite" else postgres
     new = MIGRATIONS[database.kind]
-    monkeypatch.setattr(backend, "MIGRATIONS", new[:-1])
+    older = {"sqlite": 4, "postgres": 1}[database.kind]  # the schema an older version left
+    monkeypatch.setattr(backend, "MIGRATIONS", new[:older])
     store = open_store(database.url)
-    await store.open()
-    await store.save_campaign(BELARUS)
-    for i in range(5):
-        await store.add_signature(signature(i))
-    await store.close()
+    await store.backend.open()  # the schema only: this version's queries need the new one
+    await store.backend.close()
+    config = json.dumps(BELARUS.to_dict(), ensure_ascii=False, sort_keys=True)
+    stamp = "2026-11-30T10:00:00Z"
+    database.insert("campaigns", ("slug", "config", "revision", "created_at", "updated_at"),
+                    [("belarus", config, 1, stamp, stamp)])  # fmt: skip
+    signed = [signature(i) for i in range(5)]
+    database.insert(
+        "signatures",
+        ("campaign", "email_key", "sealed", "first_name", "last_name", "email", "country",
+         "opt_in", "signed_at"),
+        [(s.campaign, s.email_key, s.sealed, "", "", "", s.country, s.opt_in, stamp)
+         for s in signed],
+    )  # fmt: skip
+    if database.kind == "sqlite":
+        database.execute("UPDATE campaigns SET signature_count = 5")
+    else:
+        database.add_to_count("belarus", 5)
     before = database.rows("SELECT id, email_key, sealed FROM signatures ORDER BY id")
-    assert len(before) == 5
 
     monkeypatch.setattr(backend, "MIGRATIONS", new)
     store = open_store(database.url)
@@ -191,3 +206,25 @@ async def _fill_the_disk(client):
     assert all("try again" in r.json()["errors"]["form"] for r in failed)
     stored = sum(r.status_code == 200 for r in responses)
     assert await count(client) == 785 + stored
+
+
+async def test_every_save_changes_the_revision_even_within_one_second(store):
+    from widget.partners import make_partner
+
+    seen = [await store.campaigns_revision()]
+    for _ in range(3):  # the same second, the same content: a change all the same
+        await store.save_campaign(BELARUS)
+        seen.append(await store.campaigns_revision())
+    await store.save_partner(
+        make_partner("diaspora", "Diaspora Org", origins=["https://d.example"])
+    )
+    seen.append(await store.campaigns_revision())
+    assert len(set(seen)) == len(seen)
+
+
+async def test_driver_errors_leave_the_gateway_as_store_errors(store, database):
+    with database.writes_refused(), pytest.raises(StoreError) as caught:
+        await store.add_signature(signature(1))
+    assert "refuse" not in str(caught.value)  # the driver's message may quote a row
+    with pytest.raises(StoreError):
+        await store._fetch("SELECT no_such_column FROM signatures")

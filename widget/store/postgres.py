@@ -1,28 +1,27 @@
 """PostgreSQL backend (asyncpg): several stateless instances share one database. Each instance
 keeps its own group-committing writer; the counts live in sharded rows so that the instances'
-commits do not queue behind one another on a single counter row."""
+commits do not queue behind one another on a single counter row. The gateway
+(widget/store/gateway.py) holds every query; this holds the pool, the schema and the one
+statement that stores a batch of signatures."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import random
+import contextlib
+import functools
 import re
 import zlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from widget import campaigns as campaigns_mod
-from widget.campaigns import Campaign
-from widget.partners import Partner
-from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
+from widget.sealing import SealedSignature
 from widget.settings import ENV_PREFIX, SettingsError
-from widget.store import AuditEntry, SignatureRow, Stats, Store, StoreError
-from widget.store.writer import GroupWriter
+from widget.store.backend import Backend, Connection, now, signature_row
+from widget.store.gateway import Store
+from widget.store.types import StoreError
 
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # pg_advisory_xact_lock(MIGRATION_LOCK, crc32 of the schema): instances starting together
@@ -121,21 +120,22 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE signatures DROP CONSTRAINT signatures_campaign_email_key_key;
     CREATE INDEX signatures_campaign_signer ON signatures (campaign, email_key, id);
     """,
+    # One gateway for both backends: one revision row that every save of a campaign or partner
+    # bumps in its own transaction (saves are rare; the row makes their order total).
+    """
+    CREATE TABLE store_revision (id INTEGER PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL);
+    INSERT INTO store_revision (id, n)
+    VALUES (1, (SELECT coalesce(max(revision), 0) FROM campaigns));
+    ALTER TABLE partners ALTER COLUMN revision SET DEFAULT 0;
+    """,
 )
 
-COUNTED = "NOT held AND NOT invalid"
-# A signer's latest counted signature: the one whose consents the exports follow.
-LATEST = (
-    "NOT EXISTS (SELECT 1 FROM signatures AS later WHERE later.campaign = signatures.campaign "
-    "AND later.email_key = signatures.email_key AND later.id > signatures.id "
-    "AND NOT later.held AND NOT later.invalid)"
-)
 
-# A whole batch in one statement, so one transaction and one round trip: insert every
-# signature (a repeated address too: it is stored and counted like a first one), add what
-# counts to one shard, and return what was added. Ids are drawn in the order the signatures
-# arrived, as SQLite's are.
-_INSERT_BATCH = f"""
+# A whole batch in one statement, so one transaction and one round trip: insert every signature
+# (a repeated address too: stored and counted like a first one) and add what counts to one
+# shard of each campaign (every campaign of the batch, with 0 for a batch held for review, so
+# that every commit does the same work). Ids are drawn in the order the signatures arrived.
+_INSERT_BATCH = """
     WITH batch AS (
         SELECT *, nextval('signatures_id_seq') AS id
         FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[],
@@ -150,29 +150,49 @@ _INSERT_BATCH = f"""
         SELECT id, campaign, email_key, domain_key, sealed, partner_sealed,
                country, opt_in, partner, partner_opt_in, signed_at, held
         FROM batch ORDER BY id
-        RETURNING campaign, held, false AS invalid
-    ), counted AS (
-        SELECT campaign, count(*) AS n FROM added WHERE {COUNTED} GROUP BY campaign
-    ), touched AS (
-        -- Every campaign in the batch, with 0 for a batch held for review: its shard row is
-        -- written all the same, so every commit does the same work.
-        SELECT DISTINCT batch.campaign, coalesce(counted.n, 0) AS n
-        FROM batch LEFT JOIN counted USING (campaign)
+        RETURNING 1
     ), bumped AS (
         INSERT INTO campaign_counts (campaign, shard, n)
-        SELECT campaign, $12, n FROM touched ORDER BY campaign
+        SELECT campaign, $12, n FROM unnest($13::text[], $14::bigint[]) AS c (campaign, n)
+        ORDER BY campaign
         ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n
     )
-    SELECT campaign, n FROM counted
+    SELECT count(*) FROM added
 """
-_BUMP = """
-    INSERT INTO campaign_counts (campaign, shard, n) VALUES ($1, $2, $3)
-    ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n
-"""
+_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_PLACEHOLDER = re.compile(r"\?")
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+@functools.lru_cache(maxsize=512)
+def numbered(sql: str) -> str:
+    """The gateway's `?` placeholders as PostgreSQL's $1, $2, …"""
+    numbers = iter(range(1, sql.count("?") + 1))
+    return _PLACEHOLDER.sub(lambda _: f"${next(numbers)}", sql)
+
+
+class _Postgres(Connection):
+    def __init__(self, db: Any) -> None:  # an asyncpg connection or pool
+        self.db = db
+
+    async def execute(self, sql: str, *params: Any) -> int:
+        try:
+            status = await self.db.execute(numbered(sql), *params)
+        except _ERRORS as exc:
+            raise StoreError("the database refused a statement") from exc
+        last = str(status).rsplit(" ", 1)[-1]
+        return int(last) if last.isdigit() else 0
+
+    async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        try:
+            await self.db.executemany(numbered(sql), rows)
+        except _ERRORS as exc:
+            raise StoreError("the database refused a statement") from exc
+
+    async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        try:
+            return [tuple(row) for row in await self.db.fetch(numbered(sql), *params)]
+        except _ERRORS as exc:
+            raise StoreError("the database refused a query") from exc
 
 
 def parse_url(url: str) -> tuple[str, str]:
@@ -190,54 +210,20 @@ def parse_url(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
-def _columns(batch: list[SealedSignature]) -> list[list[Any]]:
-    rows = [
-        (s.campaign, s.email_key, s.domain_key, s.sealed, s.partner_sealed, s.country,
-         s.opt_in, s.partner, s.partner_opt_in, s.signed_at, s.held)
-        for s in batch
-    ]  # fmt: skip
-    return [list(column) for column in zip(*rows, strict=True)]
+class PostgresBackend(Backend):
+    random_key = "uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid())"
+    for_update = " FOR UPDATE"
 
-
-def _shard() -> int:
-    return random.randrange(SHARDS)  # noqa: S311 - spreading writes, not a secret
-
-
-class PostgresStore(Store):
     def __init__(self, url: str, pool_size: int = 5) -> None:
-        super().__init__()
         if pool_size < 1:
             raise SettingsError(f"{ENV_PREFIX}DB_POOL_SIZE: must be at least 1")
-        self._dsn, self.schema = parse_url(url)
+        self.dsn, self.schema = parse_url(url)
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
-        self._signatures = GroupWriter(
-            lambda batch: self._store_batch(batch), self._notify, name="postgres-writer"
-        )
 
-    async def open(self) -> None:
-        self._pool = await asyncpg.create_pool(
-            self._dsn,
-            min_size=1,
-            max_size=self.pool_size,
-            server_settings={"search_path": self.schema, "application_name": "petition-widget"},
-        )
-        try:
-            await self._migrate()
-        except BaseException:
-            await self._pool.close()
-            self._pool = None
-            raise
-        self._signatures.start()
-
-    async def close(self) -> None:
-        await self._signatures.stop()
-        if self._pool is not None:
-            try:
-                await asyncio.wait_for(self._pool.close(), CLOSE_SECONDS)
-            except TimeoutError:
-                self._pool.terminate()
-            self._pool = None
+    @property
+    def shards(self) -> int:  # type: ignore[override]
+        return SHARDS  # read each time: bench/instances.py compares shard counts
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -245,362 +231,99 @@ class PostgresStore(Store):
             raise StoreError("the store is not open")
         return self._pool
 
-    async def _migrate(self) -> None:
-        async with self.pool.acquire() as db, db.transaction():
-            key = zlib.crc32(self.schema.encode()) - 2**31
-            await db.execute("SELECT pg_advisory_xact_lock($1, $2)", MIGRATION_LOCK, key)
-            # The name matched SCHEMA_NAME, so it needs no quoting.
-            await db.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            await db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            current = await db.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
-            for version, script in enumerate(MIGRATIONS, start=1):
-                if version <= current:
-                    continue
-                await db.execute(script)
-                await db.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                    version,
-                    _now(),
-                )
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.dsn,
+                min_size=1,
+                max_size=self.pool_size,
+                server_settings={
+                    "search_path": self.schema, "application_name": "petition-widget",
+                },
+            )  # fmt: skip
+        except _ERRORS as exc:
+            raise StoreError("the database could not be reached") from exc
+        try:
+            await self._migrate()
+        except BaseException:
+            await self._pool.close()
+            self._pool = None
+            raise
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), CLOSE_SECONDS)
+            except TimeoutError:
+                self._pool.terminate()
+            self._pool = None
 
     async def ping(self) -> None:
         try:
             await asyncio.wait_for(self.pool.fetchval("SELECT 1"), PING_SECONDS)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except _ERRORS as exc:
             raise StoreError("the database does not answer") from exc
 
-    # Campaigns -------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
+        yield _Postgres(self.pool)
 
-    async def save_campaign(self, campaign: Campaign) -> bool:
-        now = _now()
-        config = json.dumps(campaign.to_dict(), ensure_ascii=False, sort_keys=True)
-        async with self.pool.acquire() as db, db.transaction():
-            exists = await db.fetchval("SELECT 1 FROM campaigns WHERE slug = $1", campaign.slug)
-            await db.execute(
-                """
-                INSERT INTO campaigns (slug, config, revision, created_at, updated_at)
-                VALUES ($1, $2, nextval('revisions'), $3, $3)
-                ON CONFLICT (slug) DO UPDATE SET
-                    config = excluded.config,
-                    revision = excluded.revision,
-                    updated_at = excluded.updated_at
-                """,
-                campaign.slug,
-                config,
-                now,
-            )
-        return exists is None
-
-    async def campaigns(self) -> list[tuple[Campaign, int]]:
-        rows = await self.pool.fetch(
-            "SELECT config, (SELECT coalesce(sum(n), 0)::bigint FROM campaign_counts "
-            "WHERE campaign = slug) FROM campaigns ORDER BY slug"
-        )
-        return [(campaigns_mod.parse(json.loads(config)), count) for config, count in rows]
-
-    async def campaigns_revision(self) -> str:
-        # Every save draws a new, larger revision from one sequence, so the sum grows with any
-        # committed save, whatever order concurrent saves commit in (a maximum could miss one).
-        row = await self.pool.fetchrow(
-            "SELECT (SELECT coalesce(sum(revision), 0)::text FROM campaigns), "
-            "(SELECT coalesce(sum(revision), 0)::text FROM partners)"
-        )
-        return f"{row[0]}:{row[1]}"
-
-    async def counts(self) -> dict[str, int]:
-        rows = await self.pool.fetch(
-            "SELECT slug, coalesce(sum(n), 0)::bigint FROM campaigns "
-            "LEFT JOIN campaign_counts ON campaign = slug GROUP BY slug"
-        )
-        return dict(rows)
-
-    async def unique_signers(self) -> dict[str, int]:
-        rows = await self.pool.fetch(
-            "SELECT slug, (SELECT count(DISTINCT email_key) FROM signatures "
-            f"WHERE campaign = slug AND {COUNTED}) FROM campaigns"
-        )
-        return dict(rows)
-
-    # Signatures ------------------------------------------------------------------------------
-
-    async def add_signature(self, signature: SealedSignature) -> None:
-        await self._signatures.submit(signature)
-
-    async def _store_batch(self, batch: list[SealedSignature]) -> dict[str, int]:
-        rows = await self.pool.fetch(
-            _INSERT_BATCH, *_columns(batch), _shard(), timeout=BATCH_SECONDS
-        )
-        return dict(rows)
-
-    async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
-        where, params = "email_key = $1", list[Any]([email_key])
-        if campaign is not None:
-            where, params = where + " AND campaign = $2", [*params, campaign]
-        async with self.pool.acquire() as db, db.transaction():
-            rows = await db.fetch(
-                f"WITH gone AS (DELETE FROM signatures WHERE {where} "
-                "RETURNING campaign, held, invalid) "
-                f"SELECT campaign, count(*), count(*) FILTER (WHERE {COUNTED}) FROM gone "
-                "GROUP BY campaign ORDER BY campaign",
-                *params,
-            )
-            for slug, _, counted in rows:
-                await _bump(db, slug, -counted)
-        self._notify({slug: -counted for slug, _, counted in rows})
-        return {slug: n for slug, n, _ in rows}
-
-    async def seal_legacy_rows(self, sealer: Sealer, chunk: int = 500) -> int:
-        sealed = 0
-        while True:
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        try:
             async with self.pool.acquire() as db, db.transaction():
-                rows = await db.fetch(
-                    "SELECT id, first_name, last_name, email, postal_code FROM signatures "
-                    "WHERE sealed IS NULL ORDER BY id LIMIT $1 FOR UPDATE",
-                    chunk,
-                )
-                await db.executemany(
-                    "UPDATE signatures SET sealed = $1, first_name = '', last_name = '', "
-                    "email = '', postal_code = '' WHERE id = $2",
-                    [
-                        (sealer.seal_personal(dict(zip(PERSONAL_FIELDS, row[1:], strict=True))),
-                         row[0])
-                        for row in rows
-                    ],
-                )  # fmt: skip
-            sealed += len(rows)
-            if len(rows) < chunk:
-                break
-        await self._compact()
-        return sealed
+                yield _Postgres(db)
+        except _ERRORS as exc:
+            raise StoreError("the transaction failed") from exc
 
-    async def unsealed_count(self) -> int:
-        n = await self.pool.fetchval("SELECT count(*) FROM signatures WHERE sealed IS NULL")
-        return int(n)
+    async def insert_signatures(
+        self, batch: list[SealedSignature], counted: dict[str, int], shard: int
+    ) -> None:
+        # One statement is one transaction, and one round trip.
+        columns = [list(c) for c in zip(*(signature_row(s) for s in batch), strict=True)]
+        slugs = sorted(counted)  # every batch locks count rows in the same order: no deadlock
+        try:
+            await self.pool.fetchval(
+                _INSERT_BATCH, *columns, shard, slugs, [counted[s] for s in slugs],
+                timeout=BATCH_SECONDS,
+            )  # fmt: skip
+        except _ERRORS as exc:
+            raise StoreError("the batch was not stored") from exc
 
-    async def purge(self, campaign: str, before: str) -> int:
-        # The random key frees the address to sign a later campaign's petition, as in SQLite.
-        status = await self.pool.execute(
-            "UPDATE signatures SET sealed = NULL, partner_sealed = NULL, domain_key = NULL, "
-            "email_key = uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()), "
-            "first_name = '', last_name = '', email = '', postal_code = '' "
-            "WHERE campaign = $1 AND signed_at <= $2 AND (sealed IS NOT NULL OR email <> '')",
-            campaign,
-            before,
-        )
-        await self._compact()
-        return int(status.split()[-1])
-
-    async def forget_domains(self) -> int:
-        status = await self.pool.execute(
-            "UPDATE signatures SET domain_key = NULL WHERE domain_key IS NOT NULL"
-        )
-        await self._compact()
-        return int(status.split()[-1])
-
-    async def release_held(self, campaign: str) -> int:
-        async with self.pool.acquire() as db, db.transaction():
-            released = await db.fetchval(
-                "WITH released AS (UPDATE signatures SET held = false "
-                "WHERE campaign = $1 AND held AND NOT invalid RETURNING 1) "
-                "SELECT count(*) FROM released",
-                campaign,
+    async def _migrate(self) -> None:
+        async with self.transaction() as tx:
+            key = zlib.crc32(self.schema.encode()) - 2**31
+            await tx.execute("SELECT pg_advisory_xact_lock(?, ?)", MIGRATION_LOCK, key)
+            # The name matched SCHEMA_NAME, so it needs no quoting.
+            await tx.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+            await tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
-            await _bump(db, campaign, released)
-        self._notify({campaign: released})
-        return int(released)
+            current = await tx.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+            for version, script in enumerate(MIGRATIONS, start=1):
+                if version > current:
+                    assert isinstance(tx, _Postgres)
+                    try:
+                        await tx.db.execute(script)  # several statements: no parameters
+                    except _ERRORS as exc:
+                        raise StoreError(f"migration {version} failed") from exc
+                    await tx.execute(
+                        "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                        version, now(),
+                    )  # fmt: skip
 
-    async def invalidate(
-        self,
-        campaign: str,
-        partner: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        domain_key: bytes | None = None,
-    ) -> int:
-        where, params = ["campaign = $1", "NOT invalid"], list[Any]([campaign])
-        for clause, value in (
-            ("partner = ${}", partner), ("signed_at >= ${}", since), ("signed_at < ${}", until),
-            ("domain_key = ${}", domain_key),
-        ):  # fmt: skip
-            if value is not None:
-                params.append(value)
-                where.append(clause.format(len(params)))
-        async with self.pool.acquire() as db, db.transaction():
-            # RETURNING sees each row as this statement leaves it: a row released meanwhile by
-            # another instance is uncounted here, exactly once.
-            invalidated, counted = await db.fetchrow(
-                f"WITH changed AS (UPDATE signatures SET invalid = true "
-                f"WHERE {' AND '.join(where)} RETURNING held) "
-                "SELECT count(*), count(*) FILTER (WHERE NOT held) FROM changed",
-                *params,
-            )
-            await _bump(db, campaign, -counted)
-        self._notify({campaign: -counted})
-        return int(invalidated)
-
-    async def _compact(self) -> None:
+    async def compact(self) -> None:
         """Rewrite the signatures table so no dead row version keeps what was sealed or purged.
         VACUUM FULL locks the table while it runs: signing waits on every instance."""
-        await self.pool.execute("VACUUM FULL signatures")
-
-    async def signature_rows(
-        self, campaign: str, partner: str | None = None, chunk: int = 1000
-    ) -> AsyncIterator[list[SignatureRow]]:
-        # Pages by id in short queries rather than one long transaction, so a slow download
-        # holds no connection; a row committed during an export may or may not be in it.
-        last = 0
-        where = f"campaign = $1 AND id > $2 AND {COUNTED} AND {LATEST}"
-        if partner is not None:
-            where += " AND partner = $4 AND partner_opt_in"
-        while True:
-            params = (
-                (campaign, last, chunk, partner) if partner is not None else (campaign, last, chunk)
-            )
-            rows = await self.pool.fetch(
-                "SELECT id, sealed, partner_sealed, country, opt_in, partner, partner_opt_in, "
-                "signed_at, first_name, last_name, email, postal_code FROM signatures "
-                f"WHERE {where} ORDER BY id LIMIT $3",
-                *params,
-            )
-            if not rows:
-                return
-            last = rows[-1][0]
-            yield [_signature_row(row) for row in rows]
-
-    async def stats(self, campaign: str, since: str) -> Stats:
-        per_day = await self.pool.fetch(
-            "SELECT substr(signed_at, 1, 10) AS day, count(*) FROM signatures "
-            f"WHERE campaign = $1 AND {COUNTED} GROUP BY day ORDER BY day",
-            campaign,
-        )
-        by_country = await self.pool.fetch(
-            "SELECT country, count(*) AS n FROM signatures "
-            f"WHERE campaign = $1 AND {COUNTED} GROUP BY country ORDER BY n DESC, country",
-            campaign,
-        )
-        # NULLS FIRST: the signatures without a partner sort as they do in SQLite.
-        by_partner = await self.pool.fetch(
-            "SELECT coalesce(partner, ''), count(*) AS n, "
-            "count(*) FILTER (WHERE partner_opt_in) FROM signatures "
-            f"WHERE campaign = $1 AND {COUNTED} GROUP BY partner "
-            "ORDER BY n DESC, partner NULLS FIRST",
-            campaign,
-        )
-        recent = await self.pool.fetchval(
-            "SELECT count(*) FROM signatures "
-            f"WHERE campaign = $1 AND signed_at >= $2 AND {COUNTED}",
-            campaign,
-            since,
-        )
-        held, signers = await self.pool.fetchrow(
-            "SELECT count(*) FILTER (WHERE held AND NOT invalid), "
-            f"count(DISTINCT email_key) FILTER (WHERE {COUNTED}) "
-            "FROM signatures WHERE campaign = $1",
-            campaign,
-        )
-        return Stats(
-            [tuple(r) for r in per_day],
-            [tuple(r) for r in by_country],
-            [tuple(r) for r in by_partner],
-            recent,
-            held,
-            signers,
-        )
-
-    # Partners --------------------------------------------------------------------------------
-
-    async def save_partner(self, partner: Partner) -> bool:
-        now = _now()
-        async with self.pool.acquire() as db, db.transaction():
-            exists = await db.fetchval("SELECT 1 FROM partners WHERE code = $1", partner.code)
-            await db.execute(
-                """
-                INSERT INTO partners (code, name, contact, origins, link_key, public_key,
-                                      revision, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, nextval('revisions'), $7, $7)
-                ON CONFLICT (code) DO UPDATE SET
-                    name = excluded.name, contact = excluded.contact,
-                    origins = excluded.origins, link_key = excluded.link_key,
-                    public_key = excluded.public_key, revision = excluded.revision,
-                    updated_at = excluded.updated_at
-                """,
-                partner.code, partner.name, partner.contact, json.dumps(partner.origins),
-                partner.link_key, partner.public_key, now,
-            )  # fmt: skip
-        return exists is None
-
-    async def partners(self) -> list[Partner]:
-        rows = await self.pool.fetch(
-            "SELECT code, name, contact, origins, link_key, public_key FROM partners ORDER BY code"
-        )
-        return [
-            Partner(code, name, contact, tuple(json.loads(origins)), key, public_key)
-            for code, name, contact, origins, key, public_key in rows
-        ]
-
-    # Operators -------------------------------------------------------------------------------
-
-    async def save_operator(self, email: str, password_hash: str) -> bool:
-        async with self.pool.acquire() as db, db.transaction():
-            exists = await db.fetchval("SELECT 1 FROM operators WHERE email = $1", email)
-            await db.execute(
-                "INSERT INTO operators (email, password_hash, created_at) VALUES ($1, $2, $3) "
-                "ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
-                email,
-                password_hash,
-                _now(),
-            )
-        return exists is None
-
-    async def operator_hash(self, email: str) -> str | None:
-        found: str | None = await self.pool.fetchval(
-            "SELECT password_hash FROM operators WHERE email = $1", email
-        )
-        return found
-
-    async def operators(self) -> list[tuple[str, str]]:
-        rows = await self.pool.fetch("SELECT email, created_at FROM operators ORDER BY email")
-        return [tuple(row) for row in rows]
-
-    async def remove_operator(self, email: str) -> bool:
-        status = await self.pool.execute("DELETE FROM operators WHERE email = $1", email)
-        return bool(status != "DELETE 0")
-
-    # Audit log -------------------------------------------------------------------------------
-
-    async def audit(self, actor: str, action: str, campaign: str | None, detail: str) -> None:
-        await self.pool.execute(
-            "INSERT INTO audit_log (at, actor, action, campaign, detail) "
-            "VALUES ($1, $2, $3, $4, $5)",
-            _now(),
-            actor,
-            action,
-            campaign,
-            detail,
-        )
-
-    async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
-        rows = await self.pool.fetch(
-            "SELECT at, actor, action, campaign, detail FROM audit_log ORDER BY id DESC LIMIT $1",
-            limit,
-        )
-        return [AuditEntry(*row) for row in rows]
+        async with self.read() as db:
+            await db.execute("VACUUM FULL signatures")
 
 
-def _signature_row(row: asyncpg.Record) -> SignatureRow:
-    _, sealed, partner_sealed, country, opt_in, partner, partner_opt_in, signed_at = row[:8]
-    # Rows written before sealing keep their plaintext until `petition-widget seal`.
-    legacy = None if sealed is not None else dict(zip(PERSONAL_FIELDS, row[8:], strict=True))
-    return SignatureRow(
-        sealed, partner_sealed, country, int(opt_in), partner, int(partner_opt_in), signed_at,
-        legacy,
-    )  # fmt: skip
+class PostgresStore(Store):
+    """The gateway on a PostgreSQL schema."""
 
-
-async def _bump(db: asyncpg.Connection, slug: str, by: int) -> None:
-    """Adjust the campaign's count, in the caller's transaction, on any one of its shards."""
-    if by:
-        await db.execute(_BUMP, slug, _shard(), by)
+    def __init__(self, url: str, pool_size: int = 5) -> None:
+        self.postgres = PostgresBackend(url, pool_size)
+        super().__init__(self.postgres, "postgres")
+        self.schema = self.postgres.schema

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from widget.sealing import SealedSignature
-from widget.store import StoreError
+from widget.store.types import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,9 @@ class GroupWriter:
                 done.set_result(None)
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: BaseException) -> str:
+    """The driver's error class and code, never its message (it may quote a row)."""
+    if isinstance(exc, StoreError) and exc.__cause__ is not None:
+        exc = exc.__cause__
     code = getattr(exc, "sqlstate", None) or getattr(exc, "sqlite_errorname", None)
     return f"{type(exc).__module__}.{type(exc).__qualname__}" + (f" ({code})" if code else "")

@@ -1,0 +1,98 @@
+"""The gateway's queries about people and their actions: partners, operators and the audit
+log. `Accounts` also holds the helpers every query of the gateway uses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from widget.partners import Partner
+from widget.store.backend import Backend, Connection, now
+from widget.store.types import AuditEntry
+
+
+class Accounts:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    async def _fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        async with self.backend.read() as db:
+            return await db.fetch(sql, *params)
+
+    async def _value(self, sql: str, *params: Any) -> Any:
+        async with self.backend.read() as db:
+            return await db.fetchval(sql, *params)
+
+    async def _revise(self, tx: Connection) -> int:
+        """A new revision for a saved campaign or partner, in the saving transaction: the one
+        row serialises saves, so a reader never misses one."""
+        await tx.execute("UPDATE store_revision SET n = n + 1")
+        return int(await tx.fetchval("SELECT n FROM store_revision"))
+
+    async def save_partner(self, partner: Partner) -> bool:
+        """Create or update a partner by code. True if it was created."""
+        stamp = now()
+        async with self.backend.transaction() as tx:
+            exists = await tx.fetchval("SELECT 1 FROM partners WHERE code = ?", partner.code)
+            await self._revise(tx)  # partners' origins feed the campaigns' frame-ancestors
+            await tx.execute(
+                "INSERT INTO partners (code, name, contact, origins, link_key, public_key, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
+                "contact = excluded.contact, origins = excluded.origins, "
+                "link_key = excluded.link_key, public_key = excluded.public_key, "
+                "updated_at = excluded.updated_at",
+                partner.code, partner.name, partner.contact, json.dumps(partner.origins),
+                partner.link_key, partner.public_key, stamp, stamp,
+            )  # fmt: skip
+        return exists is None
+
+    async def partners(self) -> list[Partner]:
+        rows = await self._fetch(
+            "SELECT code, name, contact, origins, link_key, public_key FROM partners ORDER BY code"
+        )
+        return [
+            Partner(code, name, contact, tuple(json.loads(origins)), key, public_key)
+            for code, name, contact, origins, key, public_key in rows
+        ]
+
+    async def save_operator(self, email: str, password_hash: str) -> bool:
+        """Create an operator or set their password. True if created."""
+        async with self.backend.transaction() as tx:
+            exists = await tx.fetchval("SELECT 1 FROM operators WHERE email = ?", email)
+            await tx.execute(
+                "INSERT INTO operators (email, password_hash, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
+                email, password_hash, now(),
+            )  # fmt: skip
+        return exists is None
+
+    async def operator_hash(self, email: str) -> str | None:
+        found = await self._value("SELECT password_hash FROM operators WHERE email = ?", email)
+        return None if found is None else str(found)
+
+    async def operators(self) -> list[tuple[str, str]]:
+        """(email, created_at) of every operator."""
+        rows = await self._fetch("SELECT email, created_at FROM operators ORDER BY email")
+        return [(email, created) for email, created in rows]
+
+    async def remove_operator(self, email: str) -> bool:
+        async with self.backend.transaction() as tx:
+            return await tx.execute("DELETE FROM operators WHERE email = ?", email) > 0
+
+    async def audit(self, actor: str, action: str, campaign: str | None, detail: str) -> None:
+        """Record who did what. `detail` never holds signer data."""
+        async with self.backend.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO audit_log (at, actor, action, campaign, detail) "
+                "VALUES (?, ?, ?, ?, ?)",
+                now(), actor, action, campaign, detail,
+            )  # fmt: skip
+
+    async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
+        """The newest entries first."""
+        rows = await self._fetch(
+            "SELECT at, actor, action, campaign, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+            limit,
+        )
+        return [AuditEntry(*row) for row in rows]

@@ -1,0 +1,309 @@
+"""The storage gateway: every query, row mapping, timestamp, revision and change notice, written
+once over a backend (widget/store/sqlite.py, widget/store/postgres.py) that supplies only its
+connections, its migrations and the SQL that truly differs. Views and domain code call this and
+never see SQL; driver errors reach them only as StoreError."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+from widget import campaigns as campaigns_mod
+from widget.campaigns import Campaign
+from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
+from widget.store.accounts import Accounts
+from widget.store.backend import Backend, Connection, now
+from widget.store.types import AddedListener, SignatureRow, Stats
+from widget.store.writer import GroupWriter
+
+# A signature counts once it is neither held for review nor invalidated.
+COUNTED = "NOT held AND NOT invalid"
+# A signer's latest counted signature: the one whose consents the exports follow.
+LATEST = (
+    "NOT EXISTS (SELECT 1 FROM signatures AS later WHERE later.campaign = signatures.campaign "
+    "AND later.email_key = signatures.email_key AND later.id > signatures.id "
+    "AND NOT later.held AND NOT later.invalid)"
+)
+_COUNT = "(SELECT coalesce(sum(n), 0) FROM campaign_counts WHERE campaign = slug)"
+_SIGNATURE = (
+    "SELECT id, sealed, partner_sealed, country, opt_in, partner, partner_opt_in, signed_at, "
+    "first_name, last_name, email, postal_code FROM signatures"
+)
+
+
+class Store(Accounts):
+    def __init__(self, backend: Backend, name: str) -> None:
+        super().__init__(backend)
+        self.listeners: list[AddedListener] = []
+        # A lambda, so that the batch function is looked up on each commit (tests spy on it).
+        self._signatures = GroupWriter(
+            lambda batch: self._store_batch(batch), self._notify, name=f"{name}-writer"
+        )
+
+    def _notify(self, added: dict[str, int]) -> None:
+        for slug, count in added.items():
+            if count:
+                for listener in self.listeners:
+                    listener(slug, count)
+
+    async def open(self) -> None:
+        """Connect, and create or migrate the schema."""
+        await self.backend.open()
+        self._signatures.start()
+
+    async def close(self) -> None:
+        """Finish the writes under way, then disconnect."""
+        await self._signatures.stop()
+        await self.backend.close()
+
+    async def ping(self) -> None:
+        """Return once the database answers a query; raise StoreError if it does not."""
+        await self.backend.ping()
+
+    async def _bump(self, tx: Connection, slug: str, by: int) -> None:
+        """Keep a campaign's count in step, in the same transaction, on one of its shards."""
+        if by:
+            await tx.execute(
+                "INSERT INTO campaign_counts (campaign, shard, n) VALUES (?, ?, ?) "
+                "ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n",
+                slug, self._shard(), by,
+            )  # fmt: skip
+
+    def _shard(self) -> int:
+        return random.randrange(self.backend.shards)  # noqa: S311 - spreading writes
+
+    # Campaigns -------------------------------------------------------------------------------
+
+    async def save_campaign(self, campaign: Campaign) -> bool:
+        """Create or update a campaign by slug. True if it was created."""
+        stamp = now()
+        config = json.dumps(campaign.to_dict(), ensure_ascii=False, sort_keys=True)
+        async with self.backend.transaction() as tx:
+            exists = await tx.fetchval("SELECT 1 FROM campaigns WHERE slug = ?", campaign.slug)
+            await tx.execute(
+                "INSERT INTO campaigns (slug, config, revision, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (slug) DO UPDATE SET config = excluded.config, "
+                "revision = excluded.revision, updated_at = excluded.updated_at",
+                campaign.slug, config, await self._revise(tx), stamp, stamp,
+            )  # fmt: skip
+        return exists is None
+
+    async def campaigns(self) -> list[tuple[Campaign, int]]:
+        """Every campaign with its number of signatures received (without the offset)."""
+        rows = await self._fetch(f"SELECT config, {_COUNT} FROM campaigns ORDER BY slug")
+        return [(campaigns_mod.parse(json.loads(config)), int(n)) for config, n in rows]
+
+    async def campaigns_revision(self) -> str:
+        """A value that changes whenever a campaign or a partner is saved."""
+        return str(await self._value("SELECT n FROM store_revision"))
+
+    async def counts(self) -> dict[str, int]:
+        """Signatures received per campaign slug (repeats included), from the maintained
+        counts."""
+        return {
+            slug: int(n) for slug, n in await self._fetch(f"SELECT slug, {_COUNT} FROM campaigns")
+        }
+
+    async def unique_signers(self) -> dict[str, int]:
+        """Distinct addresses among the counted signatures, per campaign slug: for operators."""
+        rows = await self._fetch(
+            "SELECT slug, (SELECT count(DISTINCT email_key) FROM signatures "
+            f"WHERE campaign = slug AND {COUNTED}) FROM campaigns"
+        )
+        return {slug: int(n) for slug, n in rows}
+
+    # Signatures ------------------------------------------------------------------------------
+
+    async def add_signature(self, signature: SealedSignature) -> None:
+        """Store a signature as its own row; returns once it is committed. A repeated address
+        (same campaign and email key) is stored and counted exactly like a first one."""
+        await self._signatures.submit(signature)
+
+    async def _store_batch(self, batch: list[SealedSignature]) -> dict[str, int]:
+        """One transaction for the whole batch; returns the signatures counted per campaign
+        (held ones are stored, and counted once released)."""
+        counted = Counter({s.campaign: 0 for s in batch})
+        counted.update(s.campaign for s in batch if not s.held)
+        await self.backend.insert_signatures(batch, dict(counted), self._shard())
+        return {slug: n for slug, n in counted.items() if n}
+
+    async def _uncount(self, tx: Connection, rows: list[tuple[Any, ...]]) -> dict[str, int]:
+        """Lower the counts by the counted ones among (campaign, held, invalid) rows."""
+        counted = Counter(slug for slug, held, invalid in rows if not held and not invalid)
+        for slug, n in counted.items():
+            await self._bump(tx, slug, -n)
+        return dict(counted)
+
+    async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
+        """Delete a signer's signatures (in one campaign, or all); the counts drop by exactly
+        as many. Returns the number deleted per campaign."""
+        scope = " AND campaign = ?" if campaign is not None else ""
+        params = (email_key, campaign) if campaign is not None else (email_key,)
+        async with self.backend.transaction() as tx:
+            gone = await tx.fetch(
+                f"DELETE FROM signatures WHERE email_key = ?{scope} "
+                "RETURNING campaign, held, invalid",
+                *params,
+            )
+            uncounted = await self._uncount(tx, gone)
+        self._notify({slug: -n for slug, n in uncounted.items()})
+        return dict(Counter(slug for slug, _, _ in gone))
+
+    async def seal_legacy_rows(self, sealer: Sealer, chunk: int = 500) -> int:
+        """Seal every row stored in plaintext (from before sealing); returns how many."""
+        sealed = 0
+        while True:
+            async with self.backend.transaction() as tx:
+                rows = await tx.fetch(
+                    "SELECT id, first_name, last_name, email, postal_code FROM signatures "
+                    f"WHERE sealed IS NULL ORDER BY id LIMIT ?{self.backend.for_update}",
+                    chunk,
+                )
+                await tx.executemany(
+                    "UPDATE signatures SET sealed = ?, first_name = '', last_name = '', "
+                    "email = '', postal_code = '' WHERE id = ?",
+                    [
+                        (sealer.seal_personal(dict(zip(PERSONAL_FIELDS, row[1:], strict=True))),
+                         row[0])
+                        for row in rows
+                    ],
+                )  # fmt: skip
+            sealed += len(rows)
+            if len(rows) < chunk:
+                break
+        await self.backend.compact()
+        return sealed
+
+    async def unsealed_count(self) -> int:
+        return int(await self._value("SELECT count(*) FROM signatures WHERE sealed IS NULL"))
+
+    async def purge(self, campaign: str, before: str) -> int:
+        """Remove the personal data of signatures older than `before`; counts stay. The random
+        key frees the address to sign a later campaign's petition."""
+        async with self.backend.transaction() as tx:
+            purged = await tx.execute(
+                "UPDATE signatures SET sealed = NULL, partner_sealed = NULL, domain_key = NULL, "
+                f"email_key = {self.backend.random_key}, first_name = '', last_name = '', "
+                "email = '', postal_code = '' WHERE campaign = ? AND signed_at <= ? "
+                "AND (sealed IS NOT NULL OR email <> '')",
+                campaign, before,
+            )  # fmt: skip
+        await self.backend.compact()
+        return purged
+
+    async def forget_domains(self) -> int:
+        """Clear every stored hash of an email domain, leaving no copy in the files; returns
+        how many rows held one."""
+        async with self.backend.transaction() as tx:
+            cleared = await tx.execute(
+                "UPDATE signatures SET domain_key = NULL WHERE domain_key IS NOT NULL"
+            )
+        await self.backend.compact()
+        return cleared
+
+    async def release_held(self, campaign: str) -> int:
+        """Count the signatures held for review; returns how many."""
+        async with self.backend.transaction() as tx:
+            released = len(await tx.fetch(
+                "UPDATE signatures SET held = false WHERE campaign = ? AND held AND NOT invalid "
+                "RETURNING id",
+                campaign,
+            ))  # fmt: skip
+            await self._bump(tx, campaign, released)
+        self._notify({campaign: released})
+        return released
+
+    async def invalidate(
+        self,
+        campaign: str,
+        partner: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        domain_key: bytes | None = None,
+    ) -> int:
+        """Mark matching signatures invalid and uncount them; returns how many."""
+        where, params = ["campaign = ?", "NOT invalid"], list[Any]([campaign])
+        for clause, value in (
+            ("partner = ?", partner), ("signed_at >= ?", since), ("signed_at < ?", until),
+            ("domain_key = ?", domain_key),
+        ):  # fmt: skip
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        async with self.backend.transaction() as tx:
+            # RETURNING sees each row as this statement leaves it: a row released meanwhile by
+            # another instance is uncounted here, exactly once.
+            changed = await tx.fetch(
+                f"UPDATE signatures SET invalid = true WHERE {' AND '.join(where)} "
+                "RETURNING campaign, held, false",
+                *params,
+            )
+            uncounted = await self._uncount(tx, changed)
+        self._notify({slug: -n for slug, n in uncounted.items()})
+        return len(changed)
+
+    async def signature_rows(
+        self, campaign: str, partner: str | None = None, chunk: int = 1000
+    ) -> AsyncIterator[list[SignatureRow]]:
+        """A campaign's signers in chunks, oldest first, in constant memory: each address once,
+        by its latest counted signature (whose consents count). With a partner: only those
+        whose latest signature came through it and opted in to hear from it. Pages by id in
+        short queries rather than one long transaction, so a slow download holds nothing."""
+        where = f"campaign = ? AND id > ? AND {COUNTED} AND {LATEST}"
+        if partner is not None:
+            where += " AND partner = ? AND partner_opt_in"
+        last = 0
+        while True:
+            scope = (partner,) if partner is not None else ()
+            rows = await self._fetch(
+                f"{_SIGNATURE} WHERE {where} ORDER BY id LIMIT ?", campaign, last, *scope, chunk
+            )
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [_signature_row(row) for row in rows]
+
+    async def stats(self, campaign: str, since: str) -> Stats:
+        """Signatures per day, by country and by partner, and how many since `since`."""
+        where = f"WHERE campaign = ? AND {COUNTED}"
+        per_day = await self._fetch(
+            f"SELECT substr(signed_at, 1, 10) AS day, count(*) FROM signatures {where} "
+            "GROUP BY day ORDER BY day",
+            campaign,
+        )
+        by_country = await self._fetch(
+            f"SELECT country, count(*) AS n FROM signatures {where} "
+            "GROUP BY country ORDER BY n DESC, country",
+            campaign,
+        )
+        by_partner = await self._fetch(
+            "SELECT coalesce(partner, ''), count(*) AS n, count(*) FILTER (WHERE partner_opt_in) "
+            f"FROM signatures {where} GROUP BY partner ORDER BY n DESC, partner NULLS FIRST",
+            campaign,
+        )
+        ((recent, held, signers),) = await self._fetch(
+            f"SELECT count(*) FILTER (WHERE signed_at >= ? AND {COUNTED}), "
+            "count(*) FILTER (WHERE held AND NOT invalid), "
+            f"count(DISTINCT email_key) FILTER (WHERE {COUNTED}) "
+            "FROM signatures WHERE campaign = ?",
+            since, campaign,
+        )  # fmt: skip
+        return Stats(
+            [(day, int(n)) for day, n in per_day],
+            [(code, int(n)) for code, n in by_country],
+            [(code, int(n), int(opted)) for code, n, opted in by_partner],
+            int(recent), int(held), int(signers),
+        )  # fmt: skip
+
+
+def _signature_row(row: tuple[Any, ...]) -> SignatureRow:
+    _, sealed, partner_sealed, country, opt_in, partner, partner_opt_in, signed_at = row[:8]
+    # Rows written before sealing keep their plaintext until `petition-widget seal`.
+    legacy = None if sealed is not None else dict(zip(PERSONAL_FIELDS, row[8:], strict=True))
+    return SignatureRow(
+        sealed, partner_sealed, country, int(opt_in), partner, int(partner_opt_in), signed_at,
+        legacy,
+    )  # fmt: skip

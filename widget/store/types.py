@@ -1,0 +1,43 @@
+"""What the store hands out: rows, statistics, audit entries, and its one error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+# Called after a commit with (campaign slug, signatures added), before anyone is answered.
+AddedListener = Callable[[str, int], None]
+
+
+class SignatureRow(NamedTuple):
+    sealed: bytes | None  # personal fields sealed to the operator's key
+    partner_sealed: bytes | None  # and to the partner's, when it has a key and they opted in
+    country: str
+    opt_in: int
+    partner: str | None
+    partner_opt_in: int
+    signed_at: str
+    legacy: dict[str, str] | None = None  # plaintext of a row written before sealing
+
+
+class Stats(NamedTuple):
+    per_day: list[tuple[str, int]]  # ("2026-11-24", n), oldest first
+    by_country: list[tuple[str, int]]
+    by_partner: list[tuple[str, int, int]]  # (code or "", signatures, opted in to partner)
+    last_24h: int
+    held: int = 0  # stored but held for review, not counted
+    # Distinct addresses among the counted signatures: an operator's figure, never public
+    # (the public count is every signature received, so it cannot tell a repeat apart).
+    signers: int = 0
+
+
+class AuditEntry(NamedTuple):
+    at: str
+    actor: str
+    action: str
+    campaign: str | None
+    detail: str
+
+
+class StoreError(RuntimeError):
+    """The database could not do what was asked; the reader is told to try again."""
