@@ -220,3 +220,21 @@ async def test_counter_counts_signatures_from_another_writer_within_its_lifetime
         await other.add_signature(sealed_signature(signer(2), campaign))
         await other.close()
         assert await count(client) == 787
+
+
+async def test_a_partners_new_origin_reaches_the_pages_without_a_restart(client_factory):
+    """The rendered-page cache belongs to the app and empties when partners change, so the
+    iframe's trusted hosts (and frame-ancestors) follow a partner's new origin."""
+    from widget.partners import make_partner
+
+    async with client_factory() as client, client_factory() as other:
+        service = client.app.state.service
+        assert service.pages is not other.app.state.service.pages
+        before = await client.get("/c/belarus/embed")
+        assert "https://new-partner.example" not in before.text
+        assert len(service.pages) > 0
+        partner = make_partner("newbie", "New Partner", origins=["https://new-partner.example"])
+        await service.store.save_partner(partner)
+        await service.campaigns.reload(force=True)
+        after = await client.get("/c/belarus/embed")  # Belarus is framed from anywhere (*)
+        assert 'data-pw-trusted="https://new-partner.example"' in after.text

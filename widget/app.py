@@ -101,6 +101,7 @@ def create_app(settings: Settings) -> Starlette:
         login_limiter=auth.LoginLimiter(),
         sign_limiter=SignLimiter.from_settings(settings),
     )
+    service.campaigns.reloaded.append(service.pages.clear)
     app = Starlette(
         routes=routes(),
         middleware=[

@@ -27,6 +27,8 @@ class CampaignRegistry:
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
         self._checking: asyncio.Future[None] | None = None
+        # Called after campaigns or partners were read anew (what was built from them is stale).
+        self.reloaded: list[Callable[[], None]] = []
 
     async def get(self, slug: str) -> Campaign | None:
         if self._clock() - self._checked_at >= self._check_every:
@@ -51,4 +53,6 @@ class CampaignRegistry:
                 origins = (o for p in self.partners.values() for o in p.origins)
                 self.partner_origins = tuple(dict.fromkeys(origins))
                 self._revision = revision
+                for listener in self.reloaded:
+                    listener()
             self._checked_at = self._clock()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 
 from widget.auth import LoginLimiter
+from widget.cache import BoundedCache
 from widget.counter import Counter
 from widget.partners import PartnerLinks
 from widget.ratelimit import SignLimiter
@@ -31,6 +33,13 @@ class Service:
     sealer: Sealer
     login_limiter: LoginLimiter
     sign_limiter: SignLimiter
+    # Reader pages rendered once per campaign, language, partner and page (views/embed.py),
+    # emptied whenever the registry reloads campaigns and partners.
+    pages: BoundedCache[tuple[Any, ...], Any] = field(default_factory=lambda: BoundedCache(2048))
+    # Counter JSON bodies and their ETags, per (slug, title, count, goal, status).
+    counter_bodies: BoundedCache[tuple[Any, ...], tuple[bytes, str]] = field(
+        default_factory=lambda: BoundedCache(4096)
+    )
 
 
 def service_of(request: Request) -> Service:

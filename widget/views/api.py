@@ -20,11 +20,10 @@ from widget.store import StoreError
 from widget.views.embed import campaign_or_404
 
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
-_encoded: dict[tuple[Any, ...], tuple[bytes, str]] = {}
 
 
-def _encode(key: tuple[Any, ...]) -> tuple[bytes, str]:
-    cached = _encoded.get(key)
+def _encode(service: Service, key: tuple[Any, ...]) -> tuple[bytes, str]:
+    cached = service.counter_bodies.get(key)
     if cached is None:
         slug, title, count, goal, status = key
         body = json.dumps(
@@ -32,10 +31,8 @@ def _encode(key: tuple[Any, ...]) -> tuple[bytes, str]:
             ensure_ascii=False,
             separators=(",", ":"),
         ).encode()
-        cached = body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        if len(_encoded) > 4096:
-            _encoded.clear()
-        _encoded[key] = cached
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        cached = service.counter_bodies.put(key, (body, etag))
     return cached
 
 
@@ -44,7 +41,8 @@ async def counter_json(
 ) -> tuple[int, bytes, list[tuple[str, str]]]:
     """Status, body and headers of a campaign's counter JSON."""
     count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
-    body, etag = _encode((campaign.slug, campaign.title, count, campaign.goal, campaign.status))
+    key = (campaign.slug, campaign.title, count, campaign.goal, campaign.status)
+    body, etag = _encode(service, key)
     headers = [("ETag", etag), *_COUNTER_HEADERS]
     if etag in if_none_match:
         return 304, b"", headers

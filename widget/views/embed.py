@@ -79,7 +79,7 @@ async def render(
     # The partners' origins feed frame-ancestors and the trusted hosts: part of the page.
     partner_origins = service.campaigns.partner_origins
     key = (template, language, view, partner, partner_name, share_url, campaign, partner_origins)
-    page = None if values or errors else _pages.get(key)
+    page = None if values or errors else service.pages.get(key)
     if page is None:
         gettext = i18n.translations(language).gettext
         page = _Page.render(
@@ -88,9 +88,7 @@ async def render(
             errors={name: gettext(message) for name, message in (errors or {}).items()},
         )  # fmt: skip
         if not values and not errors:
-            if len(_pages) >= _PAGES_MAX:
-                _pages.clear()
-            _pages[key] = page
+            service.pages.put(key, page)
     html = page.fill(
         token=service.tokens.issue(campaign.slug),
         count_text=counter.sentence(count, language),
@@ -101,8 +99,6 @@ async def render(
 
 _MARKS = ("token", "count_text", "progress")
 _MARK = re.compile("\x00(" + "|".join(_MARKS) + ")\x00")
-_PAGES_MAX = 2048
-_pages: dict[tuple[Any, ...], _Page] = {}
 
 
 @dataclass(frozen=True)
