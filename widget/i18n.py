@@ -16,6 +16,12 @@ DOMAIN = "messages"
 LOCALES = Path(__file__).resolve().parent / "locales"
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalog (babel.cfg's keyword); it is translated where it is
+    shown, into the reader's language."""
+    return message
+
+
 def negotiate(requested: str | None, accept_language: str | None, default: str) -> str:
     """The explicit choice (data-lang / ?lang=), then Accept-Language, then the default."""
     if requested:

@@ -21,8 +21,8 @@ from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 from starlette.requests import Request
 
+from widget.i18n import N_
 from widget.settings import ENV_PREFIX, Settings, SettingsError
-from widget.signing import N_
 
 log = logging.getLogger(__name__)
 

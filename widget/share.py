@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, urlencode
 
-from widget.signing import N_
+from widget.i18n import N_
 
 
 @dataclass(frozen=True)

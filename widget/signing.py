@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from widget.campaigns import Campaign
 from widget.countries import COUNTRY_CODES
+from widget.i18n import N_
 
 NAME_MAX = 100
 EMAIL_MAX = 254
@@ -36,11 +37,6 @@ _JOINERS = {"\u200c", "\u200d"}
 _JOINING_SCRIPTS = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0xFB50, 0xFEFC))
 MAX_MARKS = 3  # combining marks on one letter: Vietnamese and pointed Hebrew need up to 3
 _TRUE = {"1", "on", "true", "yes"}
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalog; views translate it into the reader's language."""
-    return message
 
 
 # Token outcomes, each an ordinary result rather than an exception; the values are the

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from widget import counter, i18n, ratelimit, security, share, signing
 from widget.campaigns import Campaign
 from widget.countries import country_choices
+from widget.i18n import N_
 from widget.partners import Partner
 from widget.service import Service, service_of
 from widget.store import StoreError
@@ -28,11 +29,11 @@ FORM_FIELDS = (
     "first_name", "last_name", "email", "country", "postal_code", "opt_in", "partner_opt_in",
 )  # fmt: skip
 MAX_FIELDS = 32
-NOT_STORED = signing.N_("We could not record your signature just now. Please try again.")
-CLOSED = signing.N_("This petition is closed.")
-FOREIGN_ORIGIN = signing.N_("Form posts from other sites are refused.")
-NOT_URLENCODED = signing.N_("Send the form as application/x-www-form-urlencoded.")
-UNREADABLE = signing.N_("The form could not be read.")
+NOT_STORED = N_("We could not record your signature just now. Please try again.")
+CLOSED = N_("This petition is closed.")
+FOREIGN_ORIGIN = N_("Form posts from other sites are refused.")
+NOT_URLENCODED = N_("Send the form as application/x-www-form-urlencoded.")
+UNREADABLE = N_("The form could not be read.")
 
 
 async def campaign_or_404(request: Request) -> Campaign:
