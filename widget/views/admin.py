@@ -28,7 +28,7 @@ from widget.campaigns import Campaign, CampaignError
 from widget.countries import country_choices
 from widget.service import Service, service_of
 from widget.urls import URLs
-from widget.views.embed import campaign_or_404, parse_form
+from widget.views.guards import campaign_or_404, parse_form
 
 ADMIN = URLs()
 TEXT_FIELDS = (

@@ -17,7 +17,7 @@ from widget.campaigns import Campaign
 from widget.security import every_response_headers
 from widget.service import Service, service_of
 from widget.store import StoreError
-from widget.views.embed import campaign_or_404
+from widget.views.guards import campaign_or_404
 
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
 

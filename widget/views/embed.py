@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from widget.service import Service, service_of
 from widget.store import StoreError
 from widget.templating import theme_style
 from widget.urls import URLs
+from widget.views.guards import campaign_or_404, parse_form
 
 EMBED = "embed"
 HOSTED = "hosted"
@@ -28,19 +28,10 @@ COUNTER = "counter"
 FORM_FIELDS = (
     "first_name", "last_name", "email", "country", "postal_code", "opt_in", "partner_opt_in",
 )  # fmt: skip
-MAX_FIELDS = 32
 NOT_STORED = N_("We could not record your signature just now. Please try again.")
 CLOSED = N_("This petition is closed.")
 FOREIGN_ORIGIN = N_("Form posts from other sites are refused.")
 NOT_URLENCODED = N_("Send the form as application/x-www-form-urlencoded.")
-UNREADABLE = N_("The form could not be read.")
-
-
-async def campaign_or_404(request: Request) -> Campaign:
-    campaign = await service_of(request).campaigns.get(request.path_params["slug"])
-    if campaign is None:
-        raise HTTPException(404)
-    return campaign
 
 
 def _language(request: Request, campaign: Campaign, requested: str | None = None) -> str:
@@ -184,17 +175,6 @@ async def thanks(request: Request) -> Response:
         request, campaign, "thanks.html", language=_language(request, campaign),
         partner=_partner(request.query_params.get("partner")), view=view,
     )  # fmt: skip
-
-
-def parse_form(body: bytes) -> dict[str, str]:
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
-    except (UnicodeDecodeError, ValueError):
-        raise HTTPException(400, UNREADABLE) from None
-    form: dict[str, str] = {}
-    for name, value in pairs:
-        form.setdefault(name, value)  # the first value of a repeated field counts
-    return form
 
 
 async def sign(request: Request) -> Response:
