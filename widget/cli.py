@@ -11,12 +11,22 @@ import logging
 import sys
 import tomllib
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import fields, replace
+from dataclasses import fields
 from typing import IO, Any
 
 import tomli_w
 
-from widget import campaigns, doctor, exports, files, operators, partners, review, sealing, signing
+from widget import (
+    campaigns,
+    doctor,
+    exports,
+    files,
+    operations,
+    operators,
+    partners,
+    review,
+    sealing,
+)
 from widget.settings import ENV_PREFIX, Settings, SettingsError
 from widget.store import Store, open_store
 from widget.urls import URLs
@@ -177,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         operators.OperatorError,
         sealing.SealingKeyError,
         review.ReviewError,
+        operations.OperationError,
         CommandError,
     ) as exc:
         sys.exit(f"petition-widget: {exc}")
@@ -212,31 +223,13 @@ def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-async def _campaign(store: Store, slug: str) -> tuple[campaigns.Campaign, int]:
-    for campaign, count in await store.campaigns():
-        if campaign.slug == slug:
-            return campaign, count
-    raise CommandError(f"no campaign {slug!r}")
-
-
-async def _partner(store: Store, code: str) -> partners.Partner:
-    for partner in await store.partners():
-        if partner.code == code:
-            return partner
-    raise CommandError(f"no partner {code!r}")
-
-
 # Campaigns ---------------------------------------------------------------------------------------
 
 
 async def campaign_load(settings: Settings, args: argparse.Namespace) -> None:
     campaign = campaigns.load_file(args.file)  # validated before the database is touched
     async with _store(settings) as store:
-        old = next((c for c, _ in await store.campaigns() if c.slug == campaign.slug), None)
-        created = await store.save_campaign(campaign)
-        await store.audit(
-            _actor(), "campaign.save", campaign.slug, campaigns.describe_changes(old, campaign)
-        )
+        created = await operations.save_campaign(store, _actor(), campaign)
     print(f"{'created' if created else 'updated'} campaign {campaign.slug}")
 
 
@@ -260,21 +253,17 @@ async def campaign_list(settings: Settings, args: argparse.Namespace) -> None:
 
 async def campaign_dump(settings: Settings, args: argparse.Namespace) -> None:
     async with _store(settings) as store:
-        campaign, _ = await _campaign(store, args.slug)
+        campaign = await operations.campaign(store, args.slug)
     _write_text(tomli_w.dumps(campaign.to_dict(), multiline_strings=True), args.output)
 
 
 async def campaign_set(settings: Settings, args: argparse.Namespace) -> None:
+    if args.field == "slug":
+        raise CommandError("the slug cannot change: partners' pages use it")
     async with _store(settings) as store:
-        campaign, _ = await _campaign(store, args.slug)
-        if args.field == "slug":
-            raise CommandError("the slug cannot change: partners' pages use it")
-        data = {**campaign.to_dict(), args.field: _toml_value(args.value)}
-        new = campaigns.parse(data)
-        await store.save_campaign(new)
-        await store.audit(
-            _actor(), "campaign.save", new.slug, campaigns.describe_changes(campaign, new)
-        )
+        campaign = await operations.campaign(store, args.slug)
+        new = campaigns.parse({**campaign.to_dict(), args.field: _toml_value(args.value)})
+        await operations.save_campaign(store, _actor(), new)
     print(f"updated campaign {new.slug}: {campaigns.describe_changes(campaign, new)}")
 
 
@@ -293,11 +282,7 @@ async def partner_add(settings: Settings, args: argparse.Namespace) -> None:
         args.code, args.name, args.contact, args.origin, args.public_key
     )
     async with _store(settings) as store:
-        existing = {p.code: p for p in await store.partners()}.get(partner.code)
-        if existing is not None:
-            partner = replace(partner, link_key=existing.link_key)
-        created = await store.save_partner(partner)
-        await store.audit(_actor(), "partner.save", None, partner.code)
+        created = await operations.save_partner(store, _actor(), partner)
     print(f"{'created' if created else 'updated'} partner {partner.code}")
 
 
@@ -314,23 +299,19 @@ async def partner_link(settings: Settings, args: argparse.Namespace) -> None:
     base = args.base or settings.public_url
     if not base:
         raise CommandError("give --base https://… or set PETITION_WIDGET_PUBLIC_URL")
-    if not 1 <= args.days <= 90:
-        raise CommandError("--days must be from 1 to 90")
     settings = settings.with_secret()
+    links = partners.PartnerLinks(settings.secret)
     async with _store(settings) as store:
-        await _campaign(store, args.slug)
-        partner = await _partner(store, args.code)
-        token = partners.PartnerLinks(settings.secret).issue(args.slug, partner, args.days)
-        await store.audit(_actor(), "partner.link", args.slug, f"{partner.code}, {args.days} days")
-    print(URLs(base).partner_export(args.slug, partner.code, token))
+        token = await operations.partner_link(
+            store, _actor(), links, args.slug, args.code, args.days
+        )
+    print(URLs(base).partner_export(args.slug, args.code, token))
 
 
 async def partner_rotate(settings: Settings, args: argparse.Namespace) -> None:
     async with _store(settings) as store:
-        partner = await _partner(store, args.code)
-        await store.save_partner(partner.with_new_link_key())
-        await store.audit(_actor(), "partner.rotate_key", None, partner.code)
-    print(f"every export link of {partner.code} is revoked")
+        await operations.rotate_partner_key(store, _actor(), args.code)
+    print(f"every export link of {args.code} is revoked")
 
 
 # Exports and signers -----------------------------------------------------------------------------
@@ -345,11 +326,11 @@ async def export(settings: Settings, args: argparse.Namespace) -> None:
         )
     opener = sealing.Opener(sealing.read_private_key(args.private_key)) if needs_key else None
     async with _store(settings) as store:
-        campaign, _ = await _campaign(store, args.slug)
+        campaign = await operations.campaign(store, args.slug)
         if args.kind == exports.PARTNER:
             if not args.partner:
                 raise CommandError("--kind partner needs --partner CODE")
-            await _partner(store, args.partner)
+            await operations.partner(store, args.partner)
             assert opener is not None  # needs_key, checked above
             body = exports.partner_csv(store, campaign, args.partner, opener)
         elif args.kind == exports.DELIVERY:
@@ -360,8 +341,7 @@ async def export(settings: Settings, args: argparse.Namespace) -> None:
         with _output(args.output) as out:
             async for chunk in body:
                 out.write(chunk)
-        detail = args.kind + (f" partner={args.partner}" if args.partner else "")
-        await store.audit(_actor(), "export", campaign.slug, detail)
+        await operations.record_export(store, _actor(), campaign.slug, args.kind, args.partner)
 
 
 @contextlib.contextmanager
@@ -409,32 +389,25 @@ def generate_keys(args: argparse.Namespace) -> None:
 async def seal_rows(settings: Settings, args: argparse.Namespace) -> None:
     key = sealing.operator_public_key(settings.public_key, settings)
     async with _store(settings) as store:
-        sealed = await store.seal_legacy_rows(sealing.Sealer(key))
-        await store.audit(_actor(), "seal", None, f"{sealed} row(s) sealed")
+        sealed = await operations.seal(store, _actor(), sealing.Sealer(key))
     print(f"sealed {sealed} row(s); no plaintext name or email is left in the database")
 
 
 async def purge(settings: Settings, args: argparse.Namespace) -> None:
     async with _store(settings) as store:
-        campaign, _ = await _campaign(store, args.slug)
-        purged = await review.purge(store, campaign, args.older_than)
-        detail = f"{purged} signature(s) older than {args.older_than} days"
-        await store.audit(_actor(), "purge", campaign.slug, detail)
+        purged = await operations.purge(store, _actor(), args.slug, args.older_than)
     print(f"removed the personal data of {purged} signature(s); the counts are kept")
 
 
 async def release(settings: Settings, args: argparse.Namespace) -> None:
     async with _store(settings) as store:
-        campaign, _ = await _campaign(store, args.slug)
-        released = await store.release_held(campaign.slug)
-        await store.audit(_actor(), "release", campaign.slug, f"{released} signature(s)")
+        released = await operations.release(store, _actor(), args.slug)
     print(f"released {released} signature(s) held for review")
 
 
 async def forget_domains(settings: Settings, args: argparse.Namespace) -> None:
     async with _store(settings) as store:
-        cleared = await store.forget_domains()
-        await store.audit(_actor(), "forget-domains", None, f"{cleared} row(s)")
+        cleared = await operations.forget_domains(store, _actor())
     print(f"cleared the email domain's hash of {cleared} signature(s)")
     if settings.domain_key:
         print(f"{ENV_PREFIX}DOMAIN_KEY is still set: new signatures keep theirs until it is unset")
@@ -444,27 +417,16 @@ async def invalidate(settings: Settings, args: argparse.Namespace) -> None:
     which = review.parse_invalidation(args.partner, args.since, args.until, args.email_domain)
     settings = settings.with_secret()
     async with _store(settings) as store:
-        campaign, _ = await _campaign(store, args.slug)
-        n = await review.invalidate(store, campaign, settings.domain_key, which)
-        await store.audit(_actor(), "invalidate", campaign.slug, f"{n} by {which.describe()}")
+        n = await operations.invalidate(store, _actor(), args.slug, which, settings.domain_key)
     print(f"invalidated {n} signature(s)")
 
 
 async def signer_delete(settings: Settings, args: argparse.Namespace) -> None:
-    try:
-        email = signing.normalise_email(args.email)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
     settings = settings.with_secret()
     async with _store(settings) as store:
-        if args.campaign:
-            await _campaign(store, args.campaign)
-        key = signing.email_key(settings.secret, email)
-        removed = await store.delete_signer(key, args.campaign)
-        total = sum(removed.values())
-        scope = f" in {args.campaign}" if args.campaign else ""
-        detail = f"{total} signature(s) deleted{scope}"
-        await store.audit(_actor(), "signer.delete", args.campaign, detail)
+        removed = await operations.delete_signer(
+            store, _actor(), settings.secret, args.email, args.campaign
+        )
     if not removed:
         print("no signature with that address")
     for slug, n in removed.items():
@@ -482,10 +444,8 @@ async def operator_add(settings: Settings, args: argparse.Namespace) -> None:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Password again: ") != password:
             raise CommandError("the passwords do not match")
-    password_hash = operators.hash_password(password)
     async with _store(settings) as store:
-        created = await store.save_operator(email, password_hash)
-        await store.audit(_actor(), "operator.add" if created else "operator.password", None, email)
+        created = await operations.add_operator(store, _actor(), email, password)
     print(f"{'added' if created else 'changed the password of'} operator {email}")
 
 
@@ -500,9 +460,7 @@ async def operator_list(settings: Settings, args: argparse.Namespace) -> None:
 
 async def operator_remove(settings: Settings, args: argparse.Namespace) -> None:
     async with _store(settings) as store:
-        if not await store.remove_operator(operators.normalise_email(args.email)):
-            raise CommandError(f"no operator {args.email!r}")
-        await store.audit(_actor(), "operator.remove", None, args.email)
+        await operations.remove_operator(store, _actor(), args.email)
     print(f"removed operator {args.email}")
 
 

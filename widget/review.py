@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from widget import signing
 from widget.campaigns import CLOSED, Campaign
-from widget.store import Store
+from widget.store import Audit, Store
 
 
 class ReviewError(ValueError):
@@ -63,7 +63,11 @@ DOMAINS_OFF = (
 
 
 async def invalidate(
-    store: Store, campaign: Campaign, domain_secret: str | None, which: Invalidation
+    store: Store,
+    campaign: Campaign,
+    domain_secret: str | None,
+    which: Invalidation,
+    audit: Audit | None = None,
 ) -> int:
     domain_key = None
     if which.email_domain:
@@ -71,15 +75,17 @@ async def invalidate(
             raise ReviewError(DOMAINS_OFF)
         domain_key = signing.domain_key(domain_secret, "x@" + which.email_domain)
     return await store.invalidate(
-        campaign.slug, which.partner, which.since, which.until, domain_key
+        campaign.slug, which.partner, which.since, which.until, domain_key, audit
     )
 
 
-async def purge(store: Store, campaign: Campaign, older_than_days: int) -> int:
+async def purge(
+    store: Store, campaign: Campaign, older_than_days: int, audit: Audit | None = None
+) -> int:
     """Remove the personal data of a closed campaign's signatures older than N days."""
     if campaign.status != CLOSED:
         raise ReviewError("only a closed campaign can be purged: close it first")
     if older_than_days < 0:
         raise ReviewError("--older-than must be 0 days or more")
     before = datetime.now(UTC) - timedelta(days=older_than_days)
-    return await store.purge(campaign.slug, before.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return await store.purge(campaign.slug, before.strftime("%Y-%m-%dT%H:%M:%SZ"), audit)

@@ -5,10 +5,18 @@ connections and the schema."""
 from __future__ import annotations
 
 from widget.store.gateway import Store
-from widget.store.types import AddedListener, AuditEntry, SignatureRow, Stats, StoreError
+from widget.store.types import (
+    AddedListener,
+    Audit,
+    AuditEntry,
+    SignatureRow,
+    Stats,
+    StoreError,
+)
 
 __all__ = [
-    "AddedListener", "AuditEntry", "SignatureRow", "Stats", "Store", "StoreError", "open_store",
+    "AddedListener", "Audit", "AuditEntry", "SignatureRow", "Stats", "Store", "StoreError",
+    "open_store",
 ]  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from widget.partners import Partner
 from widget.store.backend import Backend, Connection, now
-from widget.store.types import AuditEntry
+from widget.store.types import Audit, AuditEntry
 
 
 class Accounts:
@@ -23,13 +23,22 @@ class Accounts:
         async with self.backend.read() as db:
             return await db.fetchval(sql, *params)
 
+    async def _record(self, tx: Connection, audit: Audit | None, n: int | None = None) -> None:
+        """Write the action's audit entry in the action's own transaction."""
+        if audit is not None:
+            await tx.execute(
+                "INSERT INTO audit_log (at, actor, action, campaign, detail) "
+                "VALUES (?, ?, ?, ?, ?)",
+                now(), audit.actor, audit.action, audit.campaign, audit.described(n),
+            )  # fmt: skip
+
     async def _revise(self, tx: Connection) -> int:
         """A new revision for a saved campaign or partner, in the saving transaction: the one
         row serialises saves, so a reader never misses one."""
         await tx.execute("UPDATE store_revision SET n = n + 1")
         return int(await tx.fetchval("SELECT n FROM store_revision"))
 
-    async def save_partner(self, partner: Partner) -> bool:
+    async def save_partner(self, partner: Partner, audit: Audit | None = None) -> bool:
         """Create or update a partner by code. True if it was created."""
         stamp = now()
         async with self.backend.transaction() as tx:
@@ -45,6 +54,7 @@ class Accounts:
                 partner.code, partner.name, partner.contact, json.dumps(partner.origins),
                 partner.link_key, partner.public_key, stamp, stamp,
             )  # fmt: skip
+            await self._record(tx, audit)
         return exists is None
 
     async def partners(self) -> list[Partner]:
@@ -56,7 +66,9 @@ class Accounts:
             for code, name, contact, origins, key, public_key in rows
         ]
 
-    async def save_operator(self, email: str, password_hash: str) -> bool:
+    async def save_operator(
+        self, email: str, password_hash: str, audit: Audit | None = None
+    ) -> bool:
         """Create an operator or set their password. True if created."""
         async with self.backend.transaction() as tx:
             exists = await tx.fetchval("SELECT 1 FROM operators WHERE email = ?", email)
@@ -65,6 +77,9 @@ class Accounts:
                 "ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
                 email, password_hash, now(),
             )  # fmt: skip
+            await self._record(tx, audit and audit._replace(
+                action=audit.action + (".password" if exists else ".add")
+            ))  # fmt: skip
         return exists is None
 
     async def operator_hash(self, email: str) -> str | None:
@@ -76,18 +91,18 @@ class Accounts:
         rows = await self._fetch("SELECT email, created_at FROM operators ORDER BY email")
         return [(email, created) for email, created in rows]
 
-    async def remove_operator(self, email: str) -> bool:
+    async def remove_operator(self, email: str, audit: Audit | None = None) -> bool:
         async with self.backend.transaction() as tx:
-            return await tx.execute("DELETE FROM operators WHERE email = ?", email) > 0
+            removed = await tx.execute("DELETE FROM operators WHERE email = ?", email) > 0
+            if removed:
+                await self._record(tx, audit)
+        return removed
 
     async def audit(self, actor: str, action: str, campaign: str | None, detail: str) -> None:
-        """Record who did what. `detail` never holds signer data."""
+        """Record who did what, for an action that changes nothing stored (an export, a
+        link). `detail` never holds signer data."""
         async with self.backend.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO audit_log (at, actor, action, campaign, detail) "
-                "VALUES (?, ?, ?, ?, ?)",
-                now(), actor, action, campaign, detail,
-            )  # fmt: skip
+            await self._record(tx, Audit(actor, action, campaign, detail))
 
     async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
         """The newest entries first."""

@@ -16,7 +16,7 @@ from widget.campaigns import Campaign
 from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
 from widget.store.accounts import Accounts
 from widget.store.backend import Backend, Connection, now
-from widget.store.types import AddedListener, SignatureRow, Stats
+from widget.store.types import AddedListener, Audit, SignatureRow, Stats
 from widget.store.writer import GroupWriter
 
 # A signature counts once it is neither held for review nor invalidated.
@@ -77,7 +77,7 @@ class Store(Accounts):
 
     # Campaigns -------------------------------------------------------------------------------
 
-    async def save_campaign(self, campaign: Campaign) -> bool:
+    async def save_campaign(self, campaign: Campaign, audit: Audit | None = None) -> bool:
         """Create or update a campaign by slug. True if it was created."""
         stamp = now()
         config = json.dumps(campaign.to_dict(), ensure_ascii=False, sort_keys=True)
@@ -89,6 +89,7 @@ class Store(Accounts):
                 "revision = excluded.revision, updated_at = excluded.updated_at",
                 campaign.slug, config, await self._revise(tx), stamp, stamp,
             )  # fmt: skip
+            await self._record(tx, audit)
         return exists is None
 
     async def campaigns(self) -> list[tuple[Campaign, int]]:
@@ -137,7 +138,9 @@ class Store(Accounts):
             await self._bump(tx, slug, -n)
         return dict(counted)
 
-    async def delete_signer(self, email_key: bytes, campaign: str | None = None) -> dict[str, int]:
+    async def delete_signer(
+        self, email_key: bytes, campaign: str | None = None, audit: Audit | None = None
+    ) -> dict[str, int]:
         """Delete a signer's signatures (in one campaign, or all); the counts drop by exactly
         as many. Returns the number deleted per campaign."""
         scope = " AND campaign = ?" if campaign is not None else ""
@@ -149,6 +152,7 @@ class Store(Accounts):
                 *params,
             )
             uncounted = await self._uncount(tx, gone)
+            await self._record(tx, audit, len(gone))
         self._notify({slug: -n for slug, n in uncounted.items()})
         return dict(Counter(slug for slug, _, _ in gone))
 
@@ -180,7 +184,7 @@ class Store(Accounts):
     async def unsealed_count(self) -> int:
         return int(await self._value("SELECT count(*) FROM signatures WHERE sealed IS NULL"))
 
-    async def purge(self, campaign: str, before: str) -> int:
+    async def purge(self, campaign: str, before: str, audit: Audit | None = None) -> int:
         """Remove the personal data of signatures older than `before`; counts stay. The random
         key frees the address to sign a later campaign's petition."""
         async with self.backend.transaction() as tx:
@@ -191,20 +195,22 @@ class Store(Accounts):
                 "AND (sealed IS NOT NULL OR email <> '')",
                 campaign, before,
             )  # fmt: skip
+            await self._record(tx, audit, purged)
         await self.backend.compact()
         return purged
 
-    async def forget_domains(self) -> int:
+    async def forget_domains(self, audit: Audit | None = None) -> int:
         """Clear every stored hash of an email domain, leaving no copy in the files; returns
         how many rows held one."""
         async with self.backend.transaction() as tx:
             cleared = await tx.execute(
                 "UPDATE signatures SET domain_key = NULL WHERE domain_key IS NOT NULL"
             )
+            await self._record(tx, audit, cleared)
         await self.backend.compact()
         return cleared
 
-    async def release_held(self, campaign: str) -> int:
+    async def release_held(self, campaign: str, audit: Audit | None = None) -> int:
         """Count the signatures held for review; returns how many."""
         async with self.backend.transaction() as tx:
             released = len(await tx.fetch(
@@ -213,6 +219,7 @@ class Store(Accounts):
                 campaign,
             ))  # fmt: skip
             await self._bump(tx, campaign, released)
+            await self._record(tx, audit, released)
         self._notify({campaign: released})
         return released
 
@@ -223,6 +230,7 @@ class Store(Accounts):
         since: str | None = None,
         until: str | None = None,
         domain_key: bytes | None = None,
+        audit: Audit | None = None,
     ) -> int:
         """Mark matching signatures invalid and uncount them; returns how many."""
         where, params = ["campaign = ?", "NOT invalid"], list[Any]([campaign])
@@ -242,6 +250,7 @@ class Store(Accounts):
                 *params,
             )
             uncounted = await self._uncount(tx, changed)
+            await self._record(tx, audit, len(changed))
         self._notify({slug: -n for slug, n in uncounted.items()})
         return len(changed)
 

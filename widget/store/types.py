@@ -39,5 +39,18 @@ class AuditEntry(NamedTuple):
     detail: str
 
 
+class Audit(NamedTuple):
+    """An operator action's audit entry, written in the same transaction as the action. In
+    `detail`, "{n}" stands for the number of rows the action touched. Never signer data."""
+
+    actor: str
+    action: str
+    campaign: str | None
+    detail: str = ""
+
+    def described(self, n: int | None = None) -> str:
+        return self.detail if n is None else self.detail.replace("{n}", str(n))
+
+
 class StoreError(RuntimeError):
     """The database could not do what was asked; the reader is told to try again."""

@@ -4,7 +4,6 @@ audit log. Every handler guards first: logged in, then CSRF on every form post."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,11 +16,11 @@ from widget import (
     campaigns,
     chart,
     exports,
+    operations,
     operators,
     partners,
     review,
     security,
-    signing,
     urls,
 )  # fmt: skip
 from widget.campaigns import Campaign, CampaignError
@@ -143,12 +142,9 @@ def _campaign_data(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]
     return data
 
 
-async def save_campaign(service: Service, actor: str, old: Campaign | None, new: Campaign) -> None:
-    """Save, audit and make the running service see the change at once."""
-    await service.store.save_campaign(new)
-    await service.store.audit(
-        actor, "campaign.save", new.slug, campaigns.describe_changes(old, new)
-    )
+async def save_campaign(service: Service, actor: str, new: Campaign) -> None:
+    """Save with its audit entry, and make the running service see the change at once."""
+    await operations.save_campaign(service.store, actor, new)
     await service.campaigns.reload(force=True)
 
 
@@ -167,7 +163,7 @@ async def campaign_new(request: Request) -> Response:
         return _page(
             request, "admin/campaign_form.html", 422, campaign=None, values=form, error=exc
         )
-    await save_campaign(service, who, None, new)
+    await save_campaign(service, who, new)
     return RedirectResponse(ADMIN.campaign(new.slug), 303)
 
 
@@ -181,7 +177,7 @@ async def campaign_edit(request: Request) -> Response:
         new = campaigns.parse(_campaign_data(form, campaign.to_dict()))
     except CampaignError as exc:
         return await _campaign_page(request, campaign, values=form, error=exc, status=422)
-    await save_campaign(service_of(request), who, campaign, new)
+    await save_campaign(service_of(request), who, new)
     return RedirectResponse(ADMIN.campaign(campaign.slug) + "?saved=1", 303)
 
 
@@ -236,13 +232,14 @@ async def export(request: Request) -> Response:
         body = exports.sealed_csv(service.store, campaign)
     elif kind == exports.DELIVERY:
         body = exports.delivery_csv(service.store, campaign)
-    elif kind == exports.PARTNER and await _partner(service, form.get("partner", "")):
+    elif kind == exports.PARTNER and await operations.find_partner(
+        service.store, form.get("partner", "")
+    ):
         body = exports.sealed_csv(service.store, campaign, only_partner=form["partner"])
     else:
         raise HTTPException(404)
-    detail = kind + (f" partner={form['partner']}" if kind == exports.PARTNER else "")
-    await service.store.audit(who, "export", campaign.slug, detail)
     code = form.get("partner") if kind == exports.PARTNER else None
+    await operations.record_export(service.store, who, campaign.slug, kind, code)
     return _csv(body, exports.filename(campaign.slug, kind, today, code))
 
 
@@ -250,20 +247,22 @@ async def partner_link(request: Request) -> Response:
     campaign = await campaign_or_404(request)
     who, form = await _guarded_post(request)
     service = service_of(request)
-    partner = await _partner(service, form.get("partner", ""))
-    if partner is None:
+    code = form.get("partner", "")
+    if await operations.find_partner(service.store, code) is None:
         raise HTTPException(404, "No such partner.")
     try:
         days = int(form.get("days", partners.LINK_DAYS_DEFAULT))
     except ValueError:
         days = 0
-    if not 1 <= days <= 90:
+    if days not in operations.LINK_DAYS:
         raise HTTPException(422, "A link lasts from 1 to 90 days.")
+    token = await operations.partner_link(
+        service.store, who, service.partner_links, campaign.slug, code, days
+    )
     public = URLs(security.own_origin(request, service.settings.public_url))
-    token = service.partner_links.issue(campaign.slug, partner, days)
-    link = public.partner_export(campaign.slug, partner.code, token)
-    await service.store.audit(who, "partner.link", campaign.slug, f"{partner.code}, {days} days")
-    return await _campaign_page(request, campaign, link=link)
+    return await _campaign_page(
+        request, campaign, link=public.partner_export(campaign.slug, code, token)
+    )
 
 
 async def partner_export(request: Request) -> Response:
@@ -271,7 +270,7 @@ async def partner_export(request: Request) -> Response:
     campaign = await campaign_or_404(request)
     service = service_of(request)
     code = request.path_params["code"]
-    partner = await _partner(service, code)
+    partner = await operations.find_partner(service.store, code)
     token = request.query_params.get("token", "")
     if partner is None or not service.partner_links.check(token, campaign.slug, partner):
         raise HTTPException(401, "This export link is not valid, or it has expired.")
@@ -305,11 +304,7 @@ async def partner_list(request: Request) -> Response:
     except CampaignError as exc:
         rows = await service.store.partners()
         return _page(request, "admin/partners.html", 422, partners=rows, error=exc, values=form)
-    existing = await _partner(service, partner.code)
-    if existing is not None:
-        partner = replace(partner, link_key=existing.link_key)
-    await service.store.save_partner(partner)
-    await service.store.audit(who, "partner.save", None, partner.code)
+    await operations.save_partner(service.store, who, partner)
     await service.campaigns.reload(force=True)
     return RedirectResponse(urls.ADMIN_PARTNERS, 303)
 
@@ -318,11 +313,9 @@ async def partner_rotate(request: Request) -> Response:
     who, _ = await _guarded_post(request)
     service = service_of(request)
     code = request.path_params["code"]
-    partner = await _partner(service, code)
-    if partner is None:
+    if await operations.find_partner(service.store, code) is None:
         raise HTTPException(404)
-    await service.store.save_partner(partner.with_new_link_key())
-    await service.store.audit(who, "partner.rotate_key", None, code)
+    await operations.rotate_partner_key(service.store, who, code)
     return RedirectResponse(urls.ADMIN_PARTNERS, 303)
 
 
@@ -333,16 +326,12 @@ async def signers(request: Request) -> Response:
     who, form = await _guarded_post(request)
     service = service_of(request)
     try:
-        email = signing.normalise_email(form.get("email", ""))
-    except ValueError as exc:
+        removed = await operations.delete_signer(
+            service.store, who, service.settings.secret, form.get("email", ""),
+            form.get("campaign") or None,
+        )  # fmt: skip
+    except operations.OperationError as exc:
         return _page(request, "admin/signers.html", 422, result=None, error=str(exc))
-    scope = form.get("campaign") or None
-    removed = await service.store.delete_signer(
-        signing.email_key(service.settings.secret, email), scope
-    )
-    total = sum(removed.values())
-    detail = f"{total} signature(s) deleted" + (f" in {scope}" if scope else "")
-    await service.store.audit(who, "signer.delete", scope, detail)
     return _page(request, "admin/signers.html", result=removed, error="")
 
 
@@ -352,25 +341,25 @@ async def review_action(request: Request) -> Response:
     who, form = await _guarded_post(request)
     service = service_of(request)
     action = request.path_params["action"]
+    store, slug = service.store, campaign.slug
     try:
         if action == "release":
-            n = await service.store.release_held(campaign.slug)
+            n = await operations.release(store, who, slug)
             detail = f"{n} signature(s)"
         elif action == "invalidate":
             which = review.parse_invalidation(
                 form.get("partner"), form.get("since"), form.get("until"), form.get("email_domain")
             )
-            n = await review.invalidate(service.store, campaign, service.settings.domain_key, which)
+            n = await operations.invalidate(store, who, slug, which, service.settings.domain_key)
             detail = f"{n} by {which.describe()}"
         elif action == "purge":
             days = int(form["days"]) if form.get("days", "").isdigit() else -1
-            n = await review.purge(service.store, campaign, days)
+            n = await operations.purge(store, who, slug, days)
             detail = f"{n} signature(s) older than {days} days"
         else:
             raise HTTPException(404)
     except review.ReviewError as exc:
         return await _campaign_page(request, campaign, status=422, notice=str(exc))
-    await service.store.audit(who, action, campaign.slug, detail)
     return await _campaign_page(request, campaign, notice=f"{action}: {detail}.")
 
 
@@ -378,10 +367,6 @@ async def audit_log(request: Request) -> Response:
     auth.require_operator(request)
     entries = await service_of(request).store.audit_log()
     return _page(request, "admin/audit.html", entries=entries)
-
-
-async def _partner(service: Service, code: str) -> partners.Partner | None:
-    return next((p for p in await service.store.partners() if p.code == code), None)
 
 
 def _hours_ago(hours: int) -> str:

@@ -1,0 +1,163 @@
+"""Operator actions, each written once. The admin (views/admin.py) and the CLI (cli.py) are thin
+adapters over these: they parse their input, call one function, and show the result. Each
+function does the work and writes its audit entry in the same transaction as the change, and
+no audit entry holds signer data. Every refusal is an OperationError (or the validation error
+of the domain module it comes from) whose message says why."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from widget import campaigns, operators, review, signing
+from widget.campaigns import Campaign
+from widget.partners import Partner, PartnerLinks
+from widget.sealing import Sealer
+from widget.store import Audit, Store
+
+LINK_DAYS = range(1, 91)
+
+
+class OperationError(ValueError):
+    """An action cannot be done as asked; the message says why."""
+
+
+async def find_campaign(store: Store, slug: str) -> Campaign | None:
+    return next((c for c, _ in await store.campaigns() if c.slug == slug), None)
+
+
+async def find_partner(store: Store, code: str) -> Partner | None:
+    return next((p for p in await store.partners() if p.code == code), None)
+
+
+async def campaign(store: Store, slug: str) -> Campaign:
+    found = await find_campaign(store, slug)
+    if found is None:
+        raise OperationError(f"no campaign {slug!r}")
+    return found
+
+
+async def partner(store: Store, code: str) -> Partner:
+    found = await find_partner(store, code)
+    if found is None:
+        raise OperationError(f"no partner {code!r}")
+    return found
+
+
+# Campaigns and partners ---------------------------------------------------------------------
+
+
+async def save_campaign(store: Store, actor: str, new: Campaign) -> bool:
+    """Create or update a campaign; True if created. The audit says what changed."""
+    old = await find_campaign(store, new.slug)
+    detail = campaigns.describe_changes(old, new)
+    return await store.save_campaign(new, Audit(actor, "campaign.save", new.slug, detail))
+
+
+async def save_partner(store: Store, actor: str, new: Partner) -> bool:
+    """Register or update a partner; True if created. Its export links keep working."""
+    existing = await find_partner(store, new.code)
+    if existing is not None:
+        new = replace(new, link_key=existing.link_key)
+    return await store.save_partner(new, Audit(actor, "partner.save", None, new.code))
+
+
+async def rotate_partner_key(store: Store, actor: str, code: str) -> Partner:
+    """Revoke every export link of a partner."""
+    rotated = (await partner(store, code)).with_new_link_key()
+    await store.save_partner(rotated, Audit(actor, "partner.rotate_key", None, code))
+    return rotated
+
+
+async def partner_link(
+    store: Store, actor: str, links: PartnerLinks, slug: str, code: str, days: int
+) -> str:
+    """A signed token for a partner's own export link, lasting `days`."""
+    if days not in LINK_DAYS:
+        raise OperationError("a link lasts from 1 to 90 days")
+    await campaign(store, slug)
+    found = await partner(store, code)
+    token = links.issue(slug, found, days)
+    await store.audit(actor, "partner.link", slug, f"{code}, {days} days")
+    return token
+
+
+async def record_export(
+    store: Store, actor: str, slug: str, kind: str, partner_code: str | None = None
+) -> None:
+    """An export changes nothing stored; who took which file is recorded all the same."""
+    detail = kind + (f" partner={partner_code}" if partner_code else "")
+    await store.audit(actor, "export", slug, detail)
+
+
+# Signers and abuse --------------------------------------------------------------------------
+
+
+async def delete_signer(
+    store: Store, actor: str, secret: str, email: str, slug: str | None = None
+) -> dict[str, int]:
+    """Every signature of an address (in one campaign, or all); each count drops by as many."""
+    try:
+        normalised = signing.normalise_email(email)
+    except ValueError as exc:
+        raise OperationError(str(exc)) from None
+    if slug is not None:
+        await campaign(store, slug)
+    scope = f" in {slug}" if slug else ""
+    audit = Audit(actor, "signer.delete", slug, "{n} signature(s) deleted" + scope)
+    return await store.delete_signer(signing.email_key(secret, normalised), slug, audit)
+
+
+async def release(store: Store, actor: str, slug: str) -> int:
+    """Count the signatures held for review."""
+    await campaign(store, slug)
+    return await store.release_held(slug, Audit(actor, "release", slug, "{n} signature(s)"))
+
+
+async def invalidate(
+    store: Store,
+    actor: str,
+    slug: str,
+    which: review.Invalidation,
+    domain_secret: str | None,
+) -> int:
+    """Uncount a flood, by partner, time window or email domain."""
+    found = await campaign(store, slug)
+    audit = Audit(actor, "invalidate", slug, "{n} by " + which.describe())
+    return await review.invalidate(store, found, domain_secret, which, audit)
+
+
+async def purge(store: Store, actor: str, slug: str, older_than_days: int) -> int:
+    """Remove a closed campaign's personal data older than N days; the counts stay."""
+    found = await campaign(store, slug)
+    detail = f"{{n}} signature(s) older than {older_than_days} days"
+    return await review.purge(store, found, older_than_days, Audit(actor, "purge", slug, detail))
+
+
+async def forget_domains(store: Store, actor: str) -> int:
+    """Clear every stored hash of an email domain."""
+    return await store.forget_domains(Audit(actor, "forget-domains", None, "{n} row(s)"))
+
+
+async def seal(store: Store, actor: str, sealer: Sealer) -> int:
+    """Seal the rows of a database from before sealing. Long, in chunks: the audit follows."""
+    sealed = await store.seal_legacy_rows(sealer)
+    await store.audit(actor, "seal", None, f"{sealed} row(s) sealed")
+    return sealed
+
+
+# Operators ----------------------------------------------------------------------------------
+
+
+async def add_operator(store: Store, actor: str, email: str, password: str) -> bool:
+    """Add an operator, or set their password; True if added."""
+    address = operators.normalise_email(email)
+    password_hash = operators.hash_password(password)
+    return await store.save_operator(
+        address, password_hash, Audit(actor, "operator", None, address)
+    )
+
+
+async def remove_operator(store: Store, actor: str, email: str) -> None:
+    address = operators.normalise_email(email)
+    if not await store.remove_operator(address, Audit(actor, "operator.remove", None, address)):
+        raise OperationError(f"no operator {email!r}")
