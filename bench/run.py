@@ -514,7 +514,7 @@ def summarise_profile(raw: Path, label: str, seconds: float, rate: int, top: int
         own[short[-1]] += count
         packages[_package(frames[-1])] += count
         for frame in set(short):
-            if frame.endswith(".html)") or ("(widget/" in frame and not frame.endswith(_ENTRY)):
+            if frame.endswith(".html)") or ("(widget/" in frame and not _entry(frame)):
                 inclusive[frame] += count
     possible = max(1.0, seconds * rate)
     lines = [
@@ -532,7 +532,12 @@ def summarise_profile(raw: Path, label: str, seconds: float, rate: int, top: int
     return "\n".join(lines)
 
 
-_ENTRY = ("(widget/cli.py)", "(widget/__main__.py)")
+_ENTRY = ("(widget/cli/", "(widget/__main__.py)")
+
+
+def _entry(frame: str) -> bool:
+    """A frame of the command that starts the server, not of the server's own work."""
+    return any(entry in frame for entry in _ENTRY)
 
 
 def _aiosqlite_wait_line() -> int:

@@ -1,0 +1,209 @@
+"""The petition-widget command. Every operator action in the admin has a command here too,
+so operators can automate, and recover when the web admin is down. The commands live by noun
+in widget/cli/content.py and widget/cli/data.py; they call widget/operations.py."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import fields
+
+from widget import campaigns, doctor, exports, operations, operators, partners, review, sealing
+from widget.cli import content, data
+from widget.cli.common import CommandError, database_flag
+from widget.settings import ENV_PREFIX, Settings, SettingsError
+
+__all__ = ["CommandError", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="petition-widget", description="An embeddable petition widget service."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = database_flag(commands.add_parser("serve", help="run the web service"))
+    serve.add_argument("--host", help=f"address to listen on (env {ENV_PREFIX}HOST)")
+    serve.add_argument("--port", type=int, help=f"port to listen on (env {ENV_PREFIX}PORT)")
+
+    group = commands.add_parser("campaign", help="manage campaigns")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    load = database_flag(actions.add_parser("load", help="create or update from a TOML file"))
+    load.add_argument("file", help="the campaign file (TOML)")
+    database_flag(actions.add_parser("list", help="list campaigns: slug, status, count"))
+    dump = database_flag(actions.add_parser("dump", help="write a campaign back out as TOML"))
+    dump.add_argument("slug")
+    dump.add_argument("-o", "--output", help="file to write (default: standard output)")
+    set_ = database_flag(actions.add_parser("set", help="change one field of a campaign"))
+    set_.add_argument("slug")
+    set_.add_argument("field")
+    set_.add_argument("value", help='a TOML value (785, true, "text", ["a", "b"]) or plain text')
+
+    group = commands.add_parser("partner", help="manage partners")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = database_flag(actions.add_parser("add", help="register or update a partner"))
+    add.add_argument("code")
+    add.add_argument("--name", required=True)
+    add.add_argument("--contact", default="")
+    add.add_argument("--origin", action="append", default=[], help="may embed from (repeat)")
+    add.add_argument("--public-key", default="", help="the partner's own public key (base64)")
+    database_flag(actions.add_parser("list", help="list partners"))
+    link = database_flag(actions.add_parser("link", help="make a partner's export link"))
+    link.add_argument("slug")
+    link.add_argument("code")
+    link.add_argument("--days", type=int, default=partners.LINK_DAYS_DEFAULT)
+    link.add_argument("--base", help="the service's public URL (default: PUBLIC_URL setting)")
+    rotate = database_flag(actions.add_parser("rotate", help="revoke every export link"))
+    rotate.add_argument("code")
+
+    purge = database_flag(
+        commands.add_parser("purge", help="remove a closed campaign's personal data")
+    )
+    purge.set_defaults(action=None)
+    purge.add_argument("slug")
+    purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+
+    forget = database_flag(
+        commands.add_parser("forget-domains", help="clear the stored hashes of email domains")
+    )
+    forget.set_defaults(action=None)
+
+    release = database_flag(commands.add_parser("release", help="count signatures held for review"))
+    release.set_defaults(action=None)
+    release.add_argument("slug")
+
+    invalidate = database_flag(
+        commands.add_parser("invalidate", help="uncount a flood: by partner, time or domain")
+    )
+    invalidate.set_defaults(action=None)
+    invalidate.add_argument("slug")
+    invalidate.add_argument("--partner")
+    invalidate.add_argument("--since", help="from this time (ISO 8601, UTC unless given)")
+    invalidate.add_argument("--until", help="up to this time")
+    invalidate.add_argument("--email-domain")
+
+    keys = commands.add_parser("keys", help="the key pair that seals personal data")
+    actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    generate = actions.add_parser("generate", help="write a new key pair (run it on your machine)")
+    generate.add_argument("--out", default=".", help="folder for the two key files")
+    generate.add_argument("--name", default="operator", help="file name prefix")
+
+    seal = database_flag(commands.add_parser("seal", help="seal rows stored before sealing"))
+    seal.set_defaults(action=None)
+
+    decrypt = commands.add_parser("decrypt", help="open a sealed export with a private key")
+    decrypt.set_defaults(action=None)
+    decrypt.add_argument("file", help="a sealed CSV export from the admin or a partner link")
+    decrypt.add_argument("--private-key", required=True, help="the private key file")
+    decrypt.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+    export = database_flag(commands.add_parser("export", help="write a CSV export"))
+    export.add_argument("--private-key", help="the operator's private key file (names, emails)")
+    export.add_argument("slug")
+    export.add_argument("--kind", choices=exports.KINDS, required=True)
+    export.add_argument("--partner", help="the partner, for --kind partner")
+    export.add_argument("--first-names", action="store_true", help="delivery: add first names")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+    group = commands.add_parser("signer", help="act on a signer's request about their data")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    delete = database_flag(actions.add_parser("delete", help="delete a signer's signatures"))
+    delete.add_argument("--email", required=True)
+    delete.add_argument("--campaign", help="only in this campaign")
+
+    group = commands.add_parser("operator", help="manage admin accounts")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = database_flag(actions.add_parser("add", help="add an operator or set a password"))
+    add.add_argument("email")
+    add.add_argument("--password-stdin", action="store_true", help="read the password")
+    database_flag(actions.add_parser("list", help="list operators"))
+    remove = database_flag(actions.add_parser("remove", help="remove an operator"))
+    remove.add_argument("email")
+
+    commands.add_parser("settings", help="list every setting and its variable")
+    database_flag(
+        commands.add_parser("doctor", help="check this deployment for ways who signed could leak")
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.load(
+            **{name: getattr(args, name, None) for name in ("host", "port", "database")}
+        )
+        if args.command == "serve":
+            serve(settings)
+        elif args.command == "settings":
+            print_settings()
+        elif args.command == "keys":
+            data.generate_keys(args)
+        elif args.command == "decrypt":
+            data.decrypt(args)
+        elif args.command == "doctor":
+            findings = doctor.check(settings)
+            print(doctor.report(findings), end="")
+            if findings:
+                sys.exit(1)
+        else:
+            handler = HANDLERS[(args.command, getattr(args, "action", None))]
+            asyncio.run(handler(settings, args))
+    except (
+        SettingsError,
+        campaigns.CampaignError,
+        operators.OperatorError,
+        sealing.SealingKeyError,
+        review.ReviewError,
+        operations.OperationError,
+        CommandError,
+    ) as exc:
+        sys.exit(f"petition-widget: {exc}")
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from widget.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=settings.access_log,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        server_header=False,
+    )
+
+
+def print_settings() -> None:
+    for setting in fields(Settings):
+        variable = ENV_PREFIX + setting.name.upper()
+        print(f"{variable}\n    {setting.metadata['help']} (default: {setting.default!r})")
+
+
+HANDLERS = {
+    ("campaign", "load"): content.campaign_load,
+    ("campaign", "list"): content.campaign_list,
+    ("campaign", "dump"): content.campaign_dump,
+    ("campaign", "set"): content.campaign_set,
+    ("partner", "add"): content.partner_add,
+    ("partner", "list"): content.partner_list,
+    ("partner", "link"): content.partner_link,
+    ("partner", "rotate"): content.partner_rotate,
+    ("export", None): data.export,
+    ("seal", None): data.seal_rows,
+    ("purge", None): data.purge,
+    ("release", None): data.release,
+    ("invalidate", None): data.invalidate,
+    ("forget-domains", None): data.forget_domains,
+    ("signer", "delete"): data.signer_delete,
+    ("operator", "add"): data.operator_add,
+    ("operator", "list"): data.operator_list,
+    ("operator", "remove"): data.operator_remove,
+}

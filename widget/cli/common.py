@@ -1,0 +1,64 @@
+"""What every command shares: the store it opens, who it acts as, where it writes, and the
+error that ends it with a message."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import IO
+
+from widget import files
+from widget.settings import ENV_PREFIX, Settings
+from widget.store import Store, open_store
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why."""
+
+
+def database_flag(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "--database",
+        help=f"a SQLite file or a postgresql:// URL (env {ENV_PREFIX}DATABASE; "
+        "default ./petition-widget.db)",
+    )
+    return parser
+
+
+@contextlib.asynccontextmanager
+async def opened_store(settings: Settings) -> AsyncIterator[Store]:
+    store = open_store(settings.database, pool_size=settings.db_pool_size)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@contextlib.contextmanager
+def output(path: str | None) -> Iterator[IO[bytes]]:
+    if not path:
+        yield sys.stdout.buffer
+        return
+    try:
+        handle = files.open_private(path)  # exports hold signers' data: owner-only
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from None
+    with handle:
+        yield handle
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def write_text(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)

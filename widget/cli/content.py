@@ -1,0 +1,104 @@
+"""Commands for the content partners see: campaigns and partners."""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from typing import Any
+
+import tomli_w
+
+from widget import campaigns, operations, partners
+from widget.cli.common import CommandError, actor, opened_store, write_text
+from widget.settings import Settings
+from widget.urls import URLs
+
+# Campaigns ---------------------------------------------------------------------------------------
+
+
+async def campaign_load(settings: Settings, args: argparse.Namespace) -> None:
+    campaign = campaigns.load_file(args.file)  # validated before the database is touched
+    async with opened_store(settings) as store:
+        created = await operations.save_campaign(store, actor(), campaign)
+    print(f"{'created' if created else 'updated'} campaign {campaign.slug}")
+
+
+async def campaign_list(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        rows = await store.campaigns()
+        signers = await store.unique_signers()
+    if not rows:
+        print("no campaigns")
+        return
+    # COUNT is public (offset + every signature received); SIGNERS, each address once, is not.
+    width = max(len(c.slug) for c, _ in rows)
+    print(f"{'SLUG':<{width}}  {'STATUS':<6}  {'COUNT':>8}  {'SIGNATURES':>10}  SIGNERS")
+    for campaign, signatures in rows:
+        count = campaign.counter_offset + signatures
+        print(
+            f"{campaign.slug:<{width}}  {campaign.status:<6}  {count:>8}  {signatures:>10}  "
+            f"{signers.get(campaign.slug, 0)}"
+        )
+
+
+async def campaign_dump(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        campaign = await operations.campaign(store, args.slug)
+    write_text(tomli_w.dumps(campaign.to_dict(), multiline_strings=True), args.output)
+
+
+async def campaign_set(settings: Settings, args: argparse.Namespace) -> None:
+    if args.field == "slug":
+        raise CommandError("the slug cannot change: partners' pages use it")
+    async with opened_store(settings) as store:
+        campaign = await operations.campaign(store, args.slug)
+        new = campaigns.parse({**campaign.to_dict(), args.field: _toml_value(args.value)})
+        await operations.save_campaign(store, actor(), new)
+    print(f"updated campaign {new.slug}: {campaigns.describe_changes(campaign, new)}")
+
+
+def _toml_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+# Partners ----------------------------------------------------------------------------------------
+
+
+async def partner_add(settings: Settings, args: argparse.Namespace) -> None:
+    partner = partners.make_partner(
+        args.code, args.name, args.contact, args.origin, args.public_key
+    )
+    async with opened_store(settings) as store:
+        created = await operations.save_partner(store, actor(), partner)
+    print(f"{'created' if created else 'updated'} partner {partner.code}")
+
+
+async def partner_list(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        rows = await store.partners()
+    if not rows:
+        print("no partners")
+    for p in rows:
+        print(f"{p.code}\t{p.name}\t{p.contact}\t{' '.join(p.origins)}")
+
+
+async def partner_link(settings: Settings, args: argparse.Namespace) -> None:
+    base = args.base or settings.public_url
+    if not base:
+        raise CommandError("give --base https://… or set PETITION_WIDGET_PUBLIC_URL")
+    settings = settings.with_secret()
+    links = partners.PartnerLinks(settings.secret)
+    async with opened_store(settings) as store:
+        token = await operations.partner_link(
+            store, actor(), links, args.slug, args.code, args.days
+        )
+    print(URLs(base).partner_export(args.slug, args.code, token))
+
+
+async def partner_rotate(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        await operations.rotate_partner_key(store, actor(), args.code)
+    print(f"every export link of {args.code} is revoked")

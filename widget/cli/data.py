@@ -1,0 +1,147 @@
+"""Commands for signers' data and the people who handle it: exports, keys, sealing, purges,
+holds and invalidation, deleting a signer, and operators."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from widget import exports, operations, operators, review, sealing
+from widget.cli.common import CommandError, actor, opened_store, output
+from widget.settings import ENV_PREFIX, Settings
+
+# Exports and signers -----------------------------------------------------------------------------
+
+
+async def export(settings: Settings, args: argparse.Namespace) -> None:
+    needs_key = args.kind != exports.DELIVERY or args.first_names
+    if needs_key and not args.private_key:
+        raise CommandError(
+            "names and emails are sealed: give --private-key FILE (the operator's private key) "
+            "to open them; the delivery export without --first-names needs no key"
+        )
+    opener = sealing.Opener(sealing.read_private_key(args.private_key)) if needs_key else None
+    async with opened_store(settings) as store:
+        campaign = await operations.campaign(store, args.slug)
+        if args.kind == exports.PARTNER:
+            if not args.partner:
+                raise CommandError("--kind partner needs --partner CODE")
+            await operations.partner(store, args.partner)
+            assert opener is not None  # needs_key, checked above
+            body = exports.partner_csv(store, campaign, args.partner, opener)
+        elif args.kind == exports.DELIVERY:
+            body = exports.delivery_csv(store, campaign, opener)
+        else:
+            assert opener is not None  # needs_key, checked above
+            body = exports.operator_csv(store, campaign, opener)
+        with output(args.output) as out:
+            async for chunk in body:
+                out.write(chunk)
+        await operations.record_export(store, actor(), campaign.slug, args.kind, args.partner)
+
+
+def decrypt(args: argparse.Namespace) -> None:
+    opener = sealing.Opener(sealing.read_private_key(args.private_key))
+    try:
+        source = open(args.file, encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
+    with source, output(args.output) as out:
+        for text in exports.decrypt_csv(source, opener):
+            out.write(text.encode())
+
+
+def generate_keys(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    private, public = sealing.generate_keypair()
+    folder = Path(args.out)
+    private_path = folder / f"{args.name}-private.key"
+    public_path = folder / f"{args.name}-public.key"
+    try:
+        sealing.write_key(private_path, private)
+        sealing.write_key(public_path, public)
+    except FileExistsError as exc:
+        raise CommandError(f"{exc.filename} exists already; nothing was overwritten") from None
+    print(f"private key: {private_path} (keep it off the server; back it up)")
+    print(f"public key:  {public_path}")
+    print(f"on the server: {ENV_PREFIX}PUBLIC_KEY={public}")
+
+
+async def seal_rows(settings: Settings, args: argparse.Namespace) -> None:
+    key = sealing.operator_public_key(settings.public_key, settings)
+    async with opened_store(settings) as store:
+        sealed = await operations.seal(store, actor(), sealing.Sealer(key))
+    print(f"sealed {sealed} row(s); no plaintext name or email is left in the database")
+
+
+async def purge(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        purged = await operations.purge(store, actor(), args.slug, args.older_than)
+    print(f"removed the personal data of {purged} signature(s); the counts are kept")
+
+
+async def release(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        released = await operations.release(store, actor(), args.slug)
+    print(f"released {released} signature(s) held for review")
+
+
+async def forget_domains(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        cleared = await operations.forget_domains(store, actor())
+    print(f"cleared the email domain's hash of {cleared} signature(s)")
+    if settings.domain_key:
+        print(f"{ENV_PREFIX}DOMAIN_KEY is still set: new signatures keep theirs until it is unset")
+
+
+async def invalidate(settings: Settings, args: argparse.Namespace) -> None:
+    which = review.parse_invalidation(args.partner, args.since, args.until, args.email_domain)
+    settings = settings.with_secret()
+    async with opened_store(settings) as store:
+        n = await operations.invalidate(store, actor(), args.slug, which, settings.domain_key)
+    print(f"invalidated {n} signature(s)")
+
+
+async def signer_delete(settings: Settings, args: argparse.Namespace) -> None:
+    settings = settings.with_secret()
+    async with opened_store(settings) as store:
+        removed = await operations.delete_signer(
+            store, actor(), settings.secret, args.email, args.campaign
+        )
+    if not removed:
+        print("no signature with that address")
+    for slug, n in removed.items():
+        print(f"deleted {n} signature(s) in {slug}")
+
+
+# Operators ---------------------------------------------------------------------------------------
+
+
+async def operator_add(settings: Settings, args: argparse.Namespace) -> None:
+    email = operators.normalise_email(args.email)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise CommandError("the passwords do not match")
+    async with opened_store(settings) as store:
+        created = await operations.add_operator(store, actor(), email, password)
+    print(f"{'added' if created else 'changed the password of'} operator {email}")
+
+
+async def operator_list(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        rows = await store.operators()
+    if not rows:
+        print("no operators")
+    for email, created in rows:
+        print(f"{email}\t{created}")
+
+
+async def operator_remove(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        await operations.remove_operator(store, actor(), args.email)
+    print(f"removed operator {args.email}")
