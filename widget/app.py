@@ -26,6 +26,7 @@ from widget.signing import Tokens
 from widget.store import Store, open_store
 from widget.templating import Templates
 from widget.views import admin, api, demo, embed, errors
+from widget.views import admin_records as records
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +43,24 @@ def routes() -> list[Route | Mount]:
         Route(urls.SIGN, embed.sign, methods=["POST"], name="sign"),
         Route(urls.THANKS, embed.thanks, name="thanks"),
         Route(urls.API_CAMPAIGN, api.campaign, name="api_campaign"),
-        Route(urls.PARTNER_EXPORT, admin.partner_export, name="partner_export"),
+        Route(urls.PARTNER_EXPORT, records.partner_export, name="partner_export"),
         Route(urls.ADMIN, admin.home, name="admin"),
-        Route(urls.ADMIN_LOGIN, admin.login, methods=["GET", "POST"]),
+        Route(urls.ADMIN_LOGIN, admin.login_form, methods=["GET"]),
+        Route(urls.ADMIN_LOGIN, admin.login, methods=["POST"]),
         Route(urls.ADMIN_LOGOUT, admin.logout, methods=["POST"]),
-        Route(urls.ADMIN_CAMPAIGN_NEW, admin.campaign_new, methods=["GET", "POST"]),
-        Route(urls.ADMIN_CAMPAIGN, admin.campaign_edit, methods=["GET", "POST"]),
-        Route(urls.ADMIN_EXPORT, admin.export, methods=["POST"]),
-        Route(urls.ADMIN_PARTNER_LINK, admin.partner_link, methods=["POST"]),
-        Route(urls.ADMIN_REVIEW, admin.review_action, methods=["POST"]),
-        Route(urls.ADMIN_PARTNERS, admin.partner_list, methods=["GET", "POST"]),
-        Route(urls.ADMIN_PARTNER_ROTATE, admin.partner_rotate, methods=["POST"]),
-        Route(urls.ADMIN_SIGNERS, admin.signers, methods=["GET", "POST"]),
-        Route(urls.ADMIN_AUDIT, admin.audit_log),
+        Route(urls.ADMIN_CAMPAIGN_NEW, admin.campaign_form, methods=["GET"]),
+        Route(urls.ADMIN_CAMPAIGN_NEW, admin.campaign_create, methods=["POST"]),
+        Route(urls.ADMIN_CAMPAIGN, admin.campaign_show, methods=["GET"]),
+        Route(urls.ADMIN_CAMPAIGN, admin.campaign_update, methods=["POST"]),
+        Route(urls.ADMIN_EXPORT, records.export, methods=["POST"]),
+        Route(urls.ADMIN_PARTNER_LINK, records.partner_link, methods=["POST"]),
+        Route(urls.ADMIN_REVIEW, records.review_action, methods=["POST"]),
+        Route(urls.ADMIN_PARTNERS, records.partner_list, methods=["GET"]),
+        Route(urls.ADMIN_PARTNERS, records.partner_save, methods=["POST"]),
+        Route(urls.ADMIN_PARTNER_ROTATE, records.partner_rotate, methods=["POST"]),
+        Route(urls.ADMIN_SIGNERS, records.signers, methods=["GET"]),
+        Route(urls.ADMIN_SIGNERS, records.signer_delete, methods=["POST"]),
+        Route(urls.ADMIN_AUDIT, records.audit_log),
         Mount(urls.STATIC, app=StaticFiles(directory=resource("static")), name="static"),
     ]
 

@@ -1,5 +1,7 @@
-"""The operators' admin: log in, campaigns, partners, stats, exports, signer deletion and the
-audit log. Every handler guards first: logged in, then CSRF on every form post."""
+"""The operators' admin: logging in and out, and campaigns (list, create, edit, stats); the
+helpers every admin page shares. The records (exports, partners, signers, review, audit) are
+in views/admin_records.py. Every handler guards first: logged in, then CSRF on every form
+post; one handler per method."""
 
 from __future__ import annotations
 
@@ -18,8 +20,6 @@ from widget import (
     exports,
     operations,
     operators,
-    partners,
-    review,
     security,
     urls,
 )  # fmt: skip
@@ -38,11 +38,11 @@ LIST_FIELDS = ("demands", "allowed_origins")
 NUMBER_FIELDS = ("counter_offset", "goal")
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def form_of(request: Request) -> dict[str, str]:
     return parse_form(await request.body())
 
 
-def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     service = service_of(request)
     html = service.templates.render(
         template, "en", operator=auth.operator(request), csrf=auth.csrf_token(request),
@@ -53,12 +53,12 @@ def _page(request: Request, template: str, status: int = 200, **context: Any) ->
     return HTMLResponse(html, status, headers=headers)
 
 
-async def _guarded_post(request: Request) -> tuple[str, dict[str, str]]:
+async def guarded_post(request: Request) -> tuple[str, dict[str, str]]:
     """For every admin form post: a logged-in operator, our own origin, a valid CSRF token."""
     who = auth.require_operator(request)
     if not security.origin_allowed(request, service_of(request).settings.public_url):
         raise HTTPException(403, "Form posts from other sites are refused.")
-    form = await _form(request)
+    form = await form_of(request)
     auth.check_csrf(request, form.get("csrf"))
     return who, form
 
@@ -66,28 +66,35 @@ async def _guarded_post(request: Request) -> tuple[str, dict[str, str]]:
 # Logging in and out ---------------------------------------------------------------------------
 
 
-async def login(request: Request) -> Response:
+def _next_path(request: Request) -> str:
     next_path = request.query_params.get("next", urls.ADMIN)
     if not next_path.startswith(urls.ADMIN) or "//" in next_path:
-        next_path = urls.ADMIN  # never a redirect to another site
-    if request.method == "GET":
-        return _page(request, "admin/login.html", next=next_path, error="", email="")
+        return urls.ADMIN  # never a redirect to another site
+    return next_path
+
+
+async def login_form(request: Request) -> Response:
+    return page(request, "admin/login.html", next=_next_path(request), error="", email="")
+
+
+async def login(request: Request) -> Response:
+    next_path = _next_path(request)
     service = service_of(request)
     if not security.origin_allowed(request, service.settings.public_url):
         raise HTTPException(403, "Form posts from other sites are refused.")
-    form = await _form(request)
+    form = await form_of(request)
     auth.check_csrf(request, form.get("csrf"))
     email = form.get("email", "").strip().lower()
     client = service.login_limiter.client_key(request)
     if not service.login_limiter.allowed(email, client):
-        return _page(
+        return page(
             request, "admin/login.html", 429, next=next_path, email=email,
             error="Too many failed attempts. Wait 15 minutes and try again.",
         )  # fmt: skip
     stored = await service.store.operator_hash(email)
     if not operators.verify_password(form.get("password", ""), stored):
         service.login_limiter.failed(email, client)
-        return _page(
+        return page(
             request, "admin/login.html", 401, next=next_path, email=email,
             error="That email and password do not match an operator account.",
         )  # fmt: skip
@@ -96,7 +103,7 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    await _guarded_post(request)
+    await guarded_post(request)
     request.session.clear()
     return RedirectResponse(urls.ADMIN_LOGIN, 303)
 
@@ -107,12 +114,12 @@ async def logout(request: Request) -> Response:
 async def home(request: Request) -> Response:
     auth.require_operator(request)
     service = service_of(request)
-    since = _hours_ago(24)
+    since = hours_ago(24)
     rows = []
     for campaign, signatures in await service.store.campaigns():
         stats = await service.store.stats(campaign.slug, since)
         rows.append((campaign, signatures, stats.signers, stats.last_24h))
-    return _page(request, "admin/home.html", rows=rows)
+    return page(request, "admin/home.html", rows=rows)
 
 
 def _campaign_data(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
@@ -148,11 +155,13 @@ async def save_campaign(service: Service, actor: str, new: Campaign) -> None:
     await service.campaigns.reload(force=True)
 
 
-async def campaign_new(request: Request) -> Response:
-    if request.method == "GET":
-        auth.require_operator(request)
-        return _page(request, "admin/campaign_form.html", campaign=None, values={}, error=None)
-    who, form = await _guarded_post(request)
+async def campaign_form(request: Request) -> Response:
+    auth.require_operator(request)
+    return page(request, "admin/campaign_form.html", campaign=None, values={}, error=None)
+
+
+async def campaign_create(request: Request) -> Response:
+    who, form = await guarded_post(request)
     service = service_of(request)
     try:
         data = _campaign_data(form, {"slug": form.get("slug", "").strip()})
@@ -160,28 +169,29 @@ async def campaign_new(request: Request) -> Response:
         if await service.campaigns.get(new.slug) is not None:
             raise CampaignError("slug", "is already used by another campaign")
     except CampaignError as exc:
-        return _page(
-            request, "admin/campaign_form.html", 422, campaign=None, values=form, error=exc
-        )
+        return page(request, "admin/campaign_form.html", 422, campaign=None, values=form, error=exc)
     await save_campaign(service, who, new)
     return RedirectResponse(ADMIN.campaign(new.slug), 303)
 
 
-async def campaign_edit(request: Request) -> Response:
+async def campaign_show(request: Request) -> Response:
+    auth.require_operator(request)
+    return await campaign_page(request, await campaign_or_404(request))
+
+
+async def campaign_update(request: Request) -> Response:
     auth.require_operator(request)
     campaign = await campaign_or_404(request)
-    if request.method == "GET":
-        return await _campaign_page(request, campaign)
-    who, form = await _guarded_post(request)
+    who, form = await guarded_post(request)
     try:
         new = campaigns.parse(_campaign_data(form, campaign.to_dict()))
     except CampaignError as exc:
-        return await _campaign_page(request, campaign, values=form, error=exc, status=422)
+        return await campaign_page(request, campaign, values=form, error=exc, status=422)
     await save_campaign(service_of(request), who, new)
     return RedirectResponse(ADMIN.campaign(campaign.slug) + "?saved=1", 303)
 
 
-async def _campaign_page(
+async def campaign_page(
     request: Request,
     campaign: Campaign,
     values: dict[str, str] | None = None,
@@ -191,11 +201,11 @@ async def _campaign_page(
     notice: str = "",
 ) -> Response:
     service = service_of(request)
-    stats = await service.store.stats(campaign.slug, _hours_ago(24))
+    stats = await service.store.stats(campaign.slug, hours_ago(24))
     signatures = sum(n for _, n in stats.per_day)
     public = URLs(security.own_origin(request, service.settings.public_url))
     partner_list = await service.store.partners()
-    return _page(
+    return page(
         request, "admin/campaign.html", status, campaign=campaign, values=values or {},
         error=error, stats=stats, signatures=signatures, public=public, partners=partner_list,
         chart=chart.per_day_svg(stats.per_day, f"Signatures per day: {campaign.title}"),
@@ -205,10 +215,11 @@ async def _campaign_page(
     )  # fmt: skip
 
 
-# Exports ----------------------------------------------------------------------------------------
+def hours_ago(hours: int) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _csv(body: AsyncIterator[bytes], filename: str) -> StreamingResponse:
+def csv_response(body: AsyncIterator[bytes], filename: str) -> StreamingResponse:
     return StreamingResponse(
         body,
         media_type=exports.MEDIA_TYPE,
@@ -217,157 +228,3 @@ def _csv(body: AsyncIterator[bytes], filename: str) -> StreamingResponse:
             "Cache-Control": "no-store",
         },
     )
-
-
-async def export(request: Request) -> Response:
-    auth.require_operator_for_data(request)
-    campaign = await campaign_or_404(request)
-    who, form = await _guarded_post(request)
-    service = service_of(request)
-    kind = request.path_params["kind"]
-    today = datetime.now(UTC).date()
-    # The server cannot open sealed names and emails: the operator and partner files come
-    # sealed, for `petition-widget decrypt --private-key` on the operator's own machine.
-    if kind == exports.OPERATOR:
-        body = exports.sealed_csv(service.store, campaign)
-    elif kind == exports.DELIVERY:
-        body = exports.delivery_csv(service.store, campaign)
-    elif kind == exports.PARTNER and await operations.find_partner(
-        service.store, form.get("partner", "")
-    ):
-        body = exports.sealed_csv(service.store, campaign, only_partner=form["partner"])
-    else:
-        raise HTTPException(404)
-    code = form.get("partner") if kind == exports.PARTNER else None
-    await operations.record_export(service.store, who, campaign.slug, kind, code)
-    return _csv(body, exports.filename(campaign.slug, kind, today, code))
-
-
-async def partner_link(request: Request) -> Response:
-    campaign = await campaign_or_404(request)
-    who, form = await _guarded_post(request)
-    service = service_of(request)
-    code = form.get("partner", "")
-    if await operations.find_partner(service.store, code) is None:
-        raise HTTPException(404, "No such partner.")
-    try:
-        days = int(form.get("days", partners.LINK_DAYS_DEFAULT))
-    except ValueError:
-        days = 0
-    if days not in operations.LINK_DAYS:
-        raise HTTPException(422, "A link lasts from 1 to 90 days.")
-    token = await operations.partner_link(
-        service.store, who, service.partner_links, campaign.slug, code, days
-    )
-    public = URLs(security.own_origin(request, service.settings.public_url))
-    return await _campaign_page(
-        request, campaign, link=public.partner_export(campaign.slug, code, token)
-    )
-
-
-async def partner_export(request: Request) -> Response:
-    """The partner's own export, reached through a signed link and no account."""
-    campaign = await campaign_or_404(request)
-    service = service_of(request)
-    code = request.path_params["code"]
-    partner = await operations.find_partner(service.store, code)
-    token = request.query_params.get("token", "")
-    if partner is None or not service.partner_links.check(token, campaign.slug, partner):
-        raise HTTPException(401, "This export link is not valid, or it has expired.")
-    if not partner.public_key:
-        raise HTTPException(
-            409, "This partner has registered no key, so the organisation sends its export."
-        )
-    await service.store.audit(f"partner:{code}", "export", campaign.slug, "partner via link")
-    today = datetime.now(UTC).date()
-    return _csv(
-        exports.sealed_csv(service.store, campaign, partner_to=code),
-        exports.filename(campaign.slug, exports.PARTNER, today, code),
-    )
-
-
-# Partners, signers, audit -----------------------------------------------------------------------
-
-
-async def partner_list(request: Request) -> Response:
-    auth.require_operator(request)
-    if request.method == "GET":
-        partner_rows = await service_of(request).store.partners()
-        return _page(request, "admin/partners.html", partners=partner_rows, error=None, values={})
-    who, form = await _guarded_post(request)
-    service = service_of(request)
-    try:
-        partner = partners.make_partner(
-            form.get("code", ""), form.get("name", ""), form.get("contact", ""),
-            form.get("origins", "").split(), form.get("public_key", ""),
-        )  # fmt: skip
-    except CampaignError as exc:
-        rows = await service.store.partners()
-        return _page(request, "admin/partners.html", 422, partners=rows, error=exc, values=form)
-    await operations.save_partner(service.store, who, partner)
-    await service.campaigns.reload(force=True)
-    return RedirectResponse(urls.ADMIN_PARTNERS, 303)
-
-
-async def partner_rotate(request: Request) -> Response:
-    who, _ = await _guarded_post(request)
-    service = service_of(request)
-    code = request.path_params["code"]
-    if await operations.find_partner(service.store, code) is None:
-        raise HTTPException(404)
-    await operations.rotate_partner_key(service.store, who, code)
-    return RedirectResponse(urls.ADMIN_PARTNERS, 303)
-
-
-async def signers(request: Request) -> Response:
-    auth.require_operator(request)
-    if request.method == "GET":
-        return _page(request, "admin/signers.html", result=None, error="")
-    who, form = await _guarded_post(request)
-    service = service_of(request)
-    try:
-        removed = await operations.delete_signer(
-            service.store, who, service.settings.secret, form.get("email", ""),
-            form.get("campaign") or None,
-        )  # fmt: skip
-    except operations.OperationError as exc:
-        return _page(request, "admin/signers.html", 422, result=None, error=str(exc))
-    return _page(request, "admin/signers.html", result=removed, error="")
-
-
-async def review_action(request: Request) -> Response:
-    """Release held signatures, invalidate a flood, or purge a closed campaign's data."""
-    campaign = await campaign_or_404(request)
-    who, form = await _guarded_post(request)
-    service = service_of(request)
-    action = request.path_params["action"]
-    store, slug = service.store, campaign.slug
-    try:
-        if action == "release":
-            n = await operations.release(store, who, slug)
-            detail = f"{n} signature(s)"
-        elif action == "invalidate":
-            which = review.parse_invalidation(
-                form.get("partner"), form.get("since"), form.get("until"), form.get("email_domain")
-            )
-            n = await operations.invalidate(store, who, slug, which, service.settings.domain_key)
-            detail = f"{n} by {which.describe()}"
-        elif action == "purge":
-            days = int(form["days"]) if form.get("days", "").isdigit() else -1
-            n = await operations.purge(store, who, slug, days)
-            detail = f"{n} signature(s) older than {days} days"
-        else:
-            raise HTTPException(404)
-    except review.ReviewError as exc:
-        return await _campaign_page(request, campaign, status=422, notice=str(exc))
-    return await _campaign_page(request, campaign, notice=f"{action}: {detail}.")
-
-
-async def audit_log(request: Request) -> Response:
-    auth.require_operator(request)
-    entries = await service_of(request).store.audit_log()
-    return _page(request, "admin/audit.html", entries=entries)
-
-
-def _hours_ago(hours: int) -> str:
-    return (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")

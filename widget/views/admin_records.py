@@ -1,0 +1,174 @@
+"""The admin's records: exports, partners and their links, signers' requests, holds and
+invalidation, and the audit log. Every handler guards first: an operator, then CSRF on every
+form post; each action is one call into widget/operations.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from widget import auth, exports, operations, partners, review, security, urls
+from widget.campaigns import CampaignError
+from widget.service import service_of
+from widget.urls import URLs
+from widget.views.admin import campaign_page, csv_response, guarded_post, page
+from widget.views.guards import campaign_or_404
+
+# Exports ----------------------------------------------------------------------------------------
+
+
+async def export(request: Request) -> Response:
+    auth.require_operator_for_data(request)
+    campaign = await campaign_or_404(request)
+    who, form = await guarded_post(request)
+    service = service_of(request)
+    kind = request.path_params["kind"]
+    today = datetime.now(UTC).date()
+    # The server cannot open sealed names and emails: the operator and partner files come
+    # sealed, for `petition-widget decrypt --private-key` on the operator's own machine.
+    if kind == exports.OPERATOR:
+        body = exports.sealed_csv(service.store, campaign)
+    elif kind == exports.DELIVERY:
+        body = exports.delivery_csv(service.store, campaign)
+    elif kind == exports.PARTNER and await operations.find_partner(
+        service.store, form.get("partner", "")
+    ):
+        body = exports.sealed_csv(service.store, campaign, only_partner=form["partner"])
+    else:
+        raise HTTPException(404)
+    code = form.get("partner") if kind == exports.PARTNER else None
+    await operations.record_export(service.store, who, campaign.slug, kind, code)
+    return csv_response(body, exports.filename(campaign.slug, kind, today, code))
+
+
+async def partner_link(request: Request) -> Response:
+    campaign = await campaign_or_404(request)
+    who, form = await guarded_post(request)
+    service = service_of(request)
+    code = form.get("partner", "")
+    if await operations.find_partner(service.store, code) is None:
+        raise HTTPException(404, "No such partner.")
+    try:
+        days = int(form.get("days", partners.LINK_DAYS_DEFAULT))
+    except ValueError:
+        days = 0
+    if days not in operations.LINK_DAYS:
+        raise HTTPException(422, "A link lasts from 1 to 90 days.")
+    token = await operations.partner_link(
+        service.store, who, service.partner_links, campaign.slug, code, days
+    )
+    public = URLs(security.own_origin(request, service.settings.public_url))
+    return await campaign_page(
+        request, campaign, link=public.partner_export(campaign.slug, code, token)
+    )
+
+
+async def partner_export(request: Request) -> Response:
+    """The partner's own export, reached through a signed link and no account."""
+    campaign = await campaign_or_404(request)
+    service = service_of(request)
+    code = request.path_params["code"]
+    partner = await operations.find_partner(service.store, code)
+    token = request.query_params.get("token", "")
+    if partner is None or not service.partner_links.check(token, campaign.slug, partner):
+        raise HTTPException(401, "This export link is not valid, or it has expired.")
+    if not partner.public_key:
+        raise HTTPException(
+            409, "This partner has registered no key, so the organisation sends its export."
+        )
+    await service.store.audit(f"partner:{code}", "export", campaign.slug, "partner via link")
+    today = datetime.now(UTC).date()
+    return csv_response(
+        exports.sealed_csv(service.store, campaign, partner_to=code),
+        exports.filename(campaign.slug, exports.PARTNER, today, code),
+    )
+
+
+# Partners, signers, audit -----------------------------------------------------------------------
+
+
+async def partner_list(request: Request) -> Response:
+    auth.require_operator(request)
+    partner_rows = await service_of(request).store.partners()
+    return page(request, "admin/partners.html", partners=partner_rows, error=None, values={})
+
+
+async def partner_save(request: Request) -> Response:
+    who, form = await guarded_post(request)
+    service = service_of(request)
+    try:
+        partner = partners.make_partner(
+            form.get("code", ""), form.get("name", ""), form.get("contact", ""),
+            form.get("origins", "").split(), form.get("public_key", ""),
+        )  # fmt: skip
+    except CampaignError as exc:
+        rows = await service.store.partners()
+        return page(request, "admin/partners.html", 422, partners=rows, error=exc, values=form)
+    await operations.save_partner(service.store, who, partner)
+    await service.campaigns.reload(force=True)
+    return RedirectResponse(urls.ADMIN_PARTNERS, 303)
+
+
+async def partner_rotate(request: Request) -> Response:
+    who, _ = await guarded_post(request)
+    service = service_of(request)
+    code = request.path_params["code"]
+    if await operations.find_partner(service.store, code) is None:
+        raise HTTPException(404)
+    await operations.rotate_partner_key(service.store, who, code)
+    return RedirectResponse(urls.ADMIN_PARTNERS, 303)
+
+
+async def signers(request: Request) -> Response:
+    auth.require_operator(request)
+    return page(request, "admin/signers.html", result=None, error="")
+
+
+async def signer_delete(request: Request) -> Response:
+    who, form = await guarded_post(request)
+    service = service_of(request)
+    try:
+        removed = await operations.delete_signer(
+            service.store, who, service.settings.secret, form.get("email", ""),
+            form.get("campaign") or None,
+        )  # fmt: skip
+    except operations.OperationError as exc:
+        return page(request, "admin/signers.html", 422, result=None, error=str(exc))
+    return page(request, "admin/signers.html", result=removed, error="")
+
+
+async def review_action(request: Request) -> Response:
+    """Release held signatures, invalidate a flood, or purge a closed campaign's data."""
+    campaign = await campaign_or_404(request)
+    who, form = await guarded_post(request)
+    service = service_of(request)
+    action = request.path_params["action"]
+    store, slug = service.store, campaign.slug
+    try:
+        if action == "release":
+            n = await operations.release(store, who, slug)
+            detail = f"{n} signature(s)"
+        elif action == "invalidate":
+            which = review.parse_invalidation(
+                form.get("partner"), form.get("since"), form.get("until"), form.get("email_domain")
+            )
+            n = await operations.invalidate(store, who, slug, which, service.settings.domain_key)
+            detail = f"{n} by {which.describe()}"
+        elif action == "purge":
+            days = int(form["days"]) if form.get("days", "").isdigit() else -1
+            n = await operations.purge(store, who, slug, days)
+            detail = f"{n} signature(s) older than {days} days"
+        else:
+            raise HTTPException(404)
+    except review.ReviewError as exc:
+        return await campaign_page(request, campaign, status=422, notice=str(exc))
+    return await campaign_page(request, campaign, notice=f"{action}: {detail}.")
+
+
+async def audit_log(request: Request) -> Response:
+    auth.require_operator(request)
+    entries = await service_of(request).store.audit_log()
+    return page(request, "admin/audit.html", entries=entries)
