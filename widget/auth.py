@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from widget.urls import URLs
+
 SESSION_COOKIE = "pw_admin"
 SESSION_MAX_AGE = 8 * 3600
 ACCOUNT_LIMIT = parse("5/15 minutes")
@@ -82,7 +84,7 @@ def check_csrf(request: Request, sent: str | None) -> None:
 
 
 def login_redirect(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/admin/login?next={request.url.path}", 303)
+    return RedirectResponse(URLs().login(request.url.path), 303)
 
 
 class LoginLimiter:

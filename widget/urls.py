@@ -80,6 +80,27 @@ class URLs:
     def partner_export(self, slug: str, code: str, token: str) -> str:
         return self.base + PARTNER_EXPORT.format(slug=slug, code=code) + _query(token=token)
 
+    def admin(self) -> str:
+        return self.base + ADMIN
+
+    def login(self, next_path: str | None = None) -> str:
+        return self.base + ADMIN_LOGIN + _query(next=next_path)
+
+    def logout(self) -> str:
+        return self.base + ADMIN_LOGOUT
+
+    def new_campaign(self) -> str:
+        return self.base + ADMIN_CAMPAIGN_NEW
+
+    def partners(self) -> str:
+        return self.base + ADMIN_PARTNERS
+
+    def signers(self) -> str:
+        return self.base + ADMIN_SIGNERS
+
+    def audit(self) -> str:
+        return self.base + ADMIN_AUDIT
+
     def campaign(self, slug: str) -> str:
         """The campaign's admin page."""
         return self.base + ADMIN_CAMPAIGN.format(slug=slug)
