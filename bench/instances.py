@@ -30,7 +30,6 @@ import platform
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from common import free_port
 
 from widget import sealing
 from widget.campaigns import load_file
@@ -119,12 +119,6 @@ class Load:
             sum(load.errors for load in loads),
             [pair for load in loads for pair in load.latencies],
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def schema_url(database: str, schema: str) -> str:

@@ -12,13 +12,13 @@ target is missed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
 import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +30,9 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from common import free_port
+from fill import fill
 
 BENCH = Path(__file__).resolve().parent
 LUA = BENCH / "lua"
@@ -150,12 +153,6 @@ def table(rows: Sequence[Row]) -> str:
 
 
 # Servers ---------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -340,59 +337,6 @@ def fetch_token(server: Server) -> str:
     return found.group(1)
 
 
-def fill(database: Path, count: int, batch: int = 200_000) -> None:
-    """Write `count` signatures straight into the service's schema, in big transactions.
-
-    The email keys are random 32-byte blobs inserted in sorted order, and signed_at rises one
-    second a row (ending now), so both indexes only ever grow at their right-hand end."""
-    started = time.monotonic()
-    db = sqlite3.connect(database, isolation_level=None)
-    try:
-        db.execute("PRAGMA synchronous = OFF")
-        db.execute("PRAGMA cache_size = -262144")  # 256 MiB
-        if db.execute("SELECT 1 FROM campaigns WHERE slug = ?", (SLUG,)).fetchone() is None:
-            raise HarnessError(f"the service did not create the {SLUG!r} campaign")
-        if db.execute("SELECT 1 FROM signatures LIMIT 1").fetchone() is not None:
-            raise HarnessError("the database to fill already has signatures")
-        keys = sorted(random.randbytes(32) for _ in range(count))
-        first = int(time.time()) - count
-        insert = (
-            "INSERT INTO signatures (campaign, email_key, first_name, last_name, email, country,"
-            " postal_code, opt_in, partner, signed_at) VALUES (?, ?, ?, ?, ?, ?, '', 1, NULL, ?)"
-        )
-        for done in range(0, count, batch):
-            rows = (
-                (SLUG, keys[i], "Filled", "Signer", f"fill{i}@example.org", "CA", _stamp(first + i))
-                for i in range(done, min(count, done + batch))
-            )
-            db.execute("BEGIN IMMEDIATE")
-            db.executemany(insert, rows)
-            db.execute(
-                "INSERT INTO campaign_counts (campaign, shard, n) VALUES (?, 0, ?) "
-                "ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n",
-                (SLUG, min(batch, count - done)),
-            )
-            db.execute("COMMIT")
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        db.close()
-    print(f"  filled {count:,} signatures in {time.monotonic() - started:.1f} s", flush=True)
-
-
-_minutes: dict[int, str] = {}
-
-
-def _stamp(epoch: int) -> str:
-    """signed_at for a Unix time, as the service writes it, formatting once a minute."""
-    minute, second = divmod(epoch, 60)
-    prefix = _minutes.get(minute)
-    if prefix is None:
-        if len(_minutes) > 100_000:
-            _minutes.clear()
-        prefix = _minutes[minute] = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
-    return f"{prefix}{second:02d}Z"
-
-
 def prepare_widget(
     folder: Path, signatures: int, extra_env: dict[str, str] | None = None
 ) -> Server:
@@ -400,7 +344,7 @@ def prepare_widget(
     if signatures:
         with server.running():  # the lifespan creates the schema and the default campaign
             pass
-        fill(folder / "petition-widget.db", signatures)
+        asyncio.run(fill(folder / "petition-widget.db", signatures))
     return server
 
 

@@ -19,7 +19,6 @@ import os
 import random
 import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+from common import free_port
 
 POSTGRES = os.environ.get(
     "PETITION_WIDGET_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
@@ -36,12 +36,7 @@ POSTGRES = os.environ.get(
 # (name, send Accept: application/json, the form's view)
 PATHS = (("json", True, "embed"), ("form", False, "embed"), ("no-JS page", False, "hosted"))
 TARGET = 0.60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+MIN_PAIRS = 300  # the target holds over at least this many pairs
 
 
 @contextmanager
@@ -155,12 +150,14 @@ def main() -> None:
             for name, json, view in PATHS:
                 new, repeat = measure(base, args.pairs, json, view, args.seed)
                 accuracy = best_threshold_accuracy(new, repeat)
-                missed |= accuracy > TARGET
+                verdict = len(new) >= MIN_PAIRS  # fewer pairs: chance alone nears the target
+                missed |= verdict and accuracy > TARGET
                 p90 = lambda values: statistics.quantiles(values, n=10)[-1]  # noqa: E731
                 print(
                     f"{backend:<9}{name:<12}{args.pairs:>6}{statistics.median(new):>9.2f}"
                     f"{statistics.median(repeat):>9.2f}{p90(new):>9.2f}{p90(repeat):>9.2f}"
-                    f"{accuracy:>10.3f}  {'met' if accuracy <= TARGET else 'MISSED'}"
+                    f"{accuracy:>10.3f}  "
+                    f"{'no verdict' if not verdict else 'met' if accuracy <= TARGET else 'MISSED'}"
                 )
     print("latencies in ms; accuracy 0.50 = indistinguishable")
     if missed:
