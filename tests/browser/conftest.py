@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -52,6 +51,8 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
+from tests.test_server import free_port
+
 # Debian's chromium; CHROMIUM_PATH points elsewhere (and lets you check the skip).
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
 # Playwright's own browser download cannot work here: drive the system chromium.
@@ -79,12 +80,6 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI", "").strip().lower() in {"true", "1"}:
         pytest.fail(f"{reason} (CI=true: the browser tests must run on CI)", pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def origin_of(url: str) -> str:
