@@ -1,6 +1,7 @@
 """The JSON API and the health checks. The counter JSON is the hottest path: it is encoded
 once per change and answered from bytes, with an ETag and cache headers, by a small ASGI
-layer in front of the router (CounterFastPath); the route below answers the rest (404s)."""
+layer in front of the router (CounterFastPath, declared in app.fast_paths beside the route
+table); the route below answers the rest (404s)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from widget import urls
 from widget.campaigns import Campaign
 from widget.security import every_response_headers
 from widget.service import Service, service_of
@@ -69,10 +69,10 @@ class CounterFastPath:
     routing and the other middleware: every page view on every partner site asks for it.
     Anything else (an unknown slug included) goes on to the app as usual."""
 
-    def __init__(self, app: ASGIApp, service: Service) -> None:
+    def __init__(self, app: ASGIApp, service: Service, path: str) -> None:
         self.app = app
         self.service = service
-        self.prefix = urls.API_CAMPAIGN.split("{", 1)[0]
+        self.prefix = path.split("{", 1)[0]  # /api/campaigns/{slug}: the slug is the rest
         self.extra = {
             https: [(k.lower().encode(), v.encode()) for k, v in every_response_headers(https)]
             for https in (False, True)
