@@ -187,3 +187,21 @@ def test_settings_command_lists_every_variable(capsys):
     out = run(capsys, "settings")
     assert "PETITION_WIDGET_SECRET_KEY" in out
     assert "PETITION_WIDGET_MIN_FILL_SECONDS" in out
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("PETITION_WIDGET_TOKEN_MAX_AGE", "0", "TOKEN_MAX_AGE: must be at least 1"),
+        ("PETITION_WIDGET_MIN_FILL_SECONDS", "-1", "MIN_FILL_SECONDS: must not be negative"),
+        ("PETITION_WIDGET_SQLITE_SYNCHRONOUS", "OFF", "SQLITE_SYNCHRONOUS: must be one of"),
+        ("PETITION_WIDGET_RATE_LIMITS", "client=lots", "PETITION_WIDGET_RATE_LIMITS"),
+        ("PETITION_WIDGET_PUBLIC_URL", "petitions.example.org", "PUBLIC_URL: expected https"),
+        ("PETITION_WIDGET_DOMAIN_KEY", "short", "DOMAIN_KEY: at least 32"),
+    ],
+)
+def test_bad_settings_fail_at_start_naming_the_variable(tmp_path, variable, value, message):
+    settings = Settings.load({variable: value, "PETITION_WIDGET_DATABASE": str(tmp_path / "p.db")})
+    with pytest.raises(SettingsError, match=message):
+        settings.resolve()
+    assert not (tmp_path / "p.keys").exists()  # nothing made before the settings are right

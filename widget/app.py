@@ -82,7 +82,7 @@ async def load_default_campaign(store: Store) -> None:
 
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for these settings. Nothing is opened until the lifespan starts."""
-    settings = settings.with_secret()
+    settings = settings.resolve()
     store = open_store(
         settings.database, settings.sqlite_synchronous, pool_size=settings.db_pool_size
     )

@@ -147,6 +147,27 @@ class Settings:
                 values[name] = _coerce(by_name[name], value)
         return cls(**values)
 
+    def resolve(self) -> Settings:
+        """Every setting checked once, at start, and the secret key filled in: the settings the
+        app and the commands run with. A bad value fails here, naming its variable, rather
+        than at the first request that needs it."""
+        for name in ("token_max_age", "max_body_bytes", "db_pool_size"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be at least 1")
+        for name in ("min_fill_seconds", "counter_cache_seconds"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must not be negative")
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise SettingsError(f"{ENV_PREFIX}PUBLIC_URL: expected https://HOST")
+        if not is_postgres(self.database):
+            from widget.store.sqlite import SQLiteBackend
+
+            SQLiteBackend(str(database_file(self.database)), self.sqlite_synchronous)
+        from widget.ratelimit import parse_limits
+
+        parse_limits(self.rate_limits)
+        return self.with_secret()
+
     def with_secret(self) -> Settings:
         """These settings with secret_key filled in from the key file, made on first run."""
         if self.domain_key is not None and len(self.domain_key) < 32:
@@ -166,9 +187,9 @@ class Settings:
 
     @property
     def secret(self) -> str:
-        """The secret key, once `with_secret()` has filled it in."""
+        """The secret key, once `resolve()` has filled it in."""
         if not self.secret_key:
-            raise SettingsError(f"{ENV_PREFIX}SECRET_KEY: not resolved (call with_secret())")
+            raise SettingsError(f"{ENV_PREFIX}SECRET_KEY: not resolved (call resolve())")
         return self.secret_key
 
     @property

@@ -89,7 +89,7 @@ async def partner_link(settings: Settings, args: argparse.Namespace) -> None:
     base = args.base or settings.public_url
     if not base:
         raise CommandError("give --base https://… or set PETITION_WIDGET_PUBLIC_URL")
-    settings = settings.with_secret()
+    settings = settings.resolve()
     links = partners.PartnerLinks(settings.secret)
     async with opened_store(settings) as store:
         token = await operations.partner_link(

@@ -98,14 +98,14 @@ async def forget_domains(settings: Settings, args: argparse.Namespace) -> None:
 
 async def invalidate(settings: Settings, args: argparse.Namespace) -> None:
     which = review.parse_invalidation(args.partner, args.since, args.until, args.email_domain)
-    settings = settings.with_secret()
+    settings = settings.resolve()
     async with opened_store(settings) as store:
         n = await operations.invalidate(store, actor(), args.slug, which, settings.domain_key)
     print(f"invalidated {n} signature(s)")
 
 
 async def signer_delete(settings: Settings, args: argparse.Namespace) -> None:
-    settings = settings.with_secret()
+    settings = settings.resolve()
     async with opened_store(settings) as store:
         removed = await operations.delete_signer(
             store, actor(), settings.secret, args.email, args.campaign
