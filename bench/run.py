@@ -26,13 +26,14 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from common import free_port
 from fill import fill
+from machine import OtherLoad, cpu_busy
+from profiling import summarise_profile
+from results import Result, Row, compare, table
 
 BENCH = Path(__file__).resolve().parent
 LUA = BENCH / "lua"
@@ -50,106 +51,6 @@ SYNC_RE = re.compile(r"^(PETITION_WIDGET_\w*SYNCHRONOUS\w*)\s*$", re.MULTILINE)
 
 class HarnessError(RuntimeError):
     """The benchmark could not be run; this, and only this, makes the exit status non-zero."""
-
-
-# Results ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Result:
-    label: str
-    connections: int
-    requests: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    status_errors: int
-    socket_errors: int
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    @property
-    def errors(self) -> int:
-        return self.status_errors + self.socket_errors
-
-
-@dataclass(frozen=True)
-class Row:
-    result: Result | None
-    versus: str = ""
-    ratio: str = ""
-    target: str = ""
-    met: str = ""
-    note: str = ""
-
-
-def compare(
-    result: Result,
-    reference: Result,
-    versus: str,
-    min_ratio: float,
-    *,
-    p99_factor: float | None = None,
-    p99_max_ms: float | None = None,
-    zero_errors: bool = False,
-) -> Row:
-    """A row with the req/s ratio against a reference and whether the issue's target is met."""
-    ratio = result.rps / reference.rps if reference.rps else 0.0
-    ok = ratio >= min_ratio
-    shown = [f"{ratio:.2f}"]
-    target = [f"≥{min_ratio:.2f}"]
-    if p99_factor is not None:
-        p99_ratio = result.p99_ms / reference.p99_ms if reference.p99_ms else float("inf")
-        ok = ok and p99_ratio <= p99_factor
-        shown.append(f"p99 {p99_ratio:.2f}x")
-        target.append(f"p99 ≤{p99_factor:g}x")
-    if p99_max_ms is not None:
-        ok = ok and result.p99_ms <= p99_max_ms
-        target.append(f"p99 ≤{p99_max_ms:g} ms")
-    if zero_errors:
-        ok = ok and result.errors == 0
-        target.append("0 errors")
-    return Row(result, versus, ", ".join(shown), ", ".join(target), "yes" if ok else "NO")
-
-
-def table(rows: Sequence[Row]) -> str:
-    head = ("path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "vs", "ratio", "target", "met")
-    lines = [head]
-    for row in rows:
-        r = row.result
-        if r is None:
-            lines.append((row.note, "", "", "", "", "", row.versus, row.ratio, row.target, "n/a"))
-            continue
-        lines.append(
-            (
-                r.label,
-                str(r.connections),
-                f"{r.rps:,.0f}",
-                f"{r.p50_ms:.2f}",
-                f"{r.p99_ms:.2f}",
-                str(r.errors),
-                row.versus,
-                row.ratio,
-                row.target,
-                row.met,
-            )
-        )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    numeric = {1, 2, 3, 4, 5}
-
-    def fmt(line: Sequence[str]) -> str:
-        cells = (
-            cell.rjust(w) if i in numeric else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-        )
-        return "| " + " | ".join(cells) + " |"
-
-    rule = "|" + "|".join(
-        "-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)
-    )
-    return "\n".join([fmt(lines[0]), rule + "|", *(fmt(line) for line in lines[1:])])
 
 
 # Servers ---------------------------------------------------------------------------------------
@@ -429,106 +330,6 @@ def profile(server: Server, label: str, wrk: Wrk, seconds: int, out_dir: Path) -
     print(summarise_profile(raw, label, seconds, PROFILE_RATE), flush=True)
 
 
-def summarise_profile(raw: Path, label: str, seconds: float, rate: int, top: int = 12) -> str:
-    """Where the event loop's time goes, from py-spy's collapsed stacks (with line numbers).
-
-    aiosqlite's threads are counted apart: one parked in its queue's get() is waiting, not
-    working, even when py-spy cannot tell it is idle."""
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    packages: Counter[str] = Counter()
-    loop = sqlite_busy = 0
-    wait_line = _aiosqlite_wait_line()
-    for line in raw.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = [frame for frame in stack.split(";") if "(" in frame]
-        if not frames:
-            continue
-        if "_connection_worker_thread" in stack:
-            leaf = frames[-1]
-            if leaf.startswith("_connection_worker_thread") and _line_of(leaf) == wait_line:
-                continue
-            sqlite_busy += count
-            continue
-        loop += count
-        short = [_short(frame) for frame in frames]
-        own[short[-1]] += count
-        packages[_package(frames[-1])] += count
-        for frame in set(short):
-            if frame.endswith(".html)") or ("(widget/" in frame and not _entry(frame)):
-                inclusive[frame] += count
-    possible = max(1.0, seconds * rate)
-    lines = [
-        f"  profile of {label} ({raw}): event loop busy {loop / possible:.0%} of the time; "
-        f"aiosqlite threads working {sqlite_busy / possible:.0%} of one core"
-    ]
-    if not loop:
-        return lines[0]
-    lines.append("    event loop, own time by package:")
-    lines += [f"      {n / loop:6.1%}  {name}" for name, n in packages.most_common(top)]
-    lines.append("    event loop, own time by function:")
-    lines += [f"      {n / loop:6.1%}  {name}" for name, n in own.most_common(top)]
-    lines.append("    event loop, widget code and templates including callees:")
-    lines += [f"      {n / loop:6.1%}  {name}" for name, n in inclusive.most_common(top * 2)]
-    return "\n".join(lines)
-
-
-_ENTRY = ("(widget/cli/", "(widget/__main__.py)")
-
-
-def _entry(frame: str) -> bool:
-    """A frame of the command that starts the server, not of the server's own work."""
-    return any(entry in frame for entry in _ENTRY)
-
-
-def _aiosqlite_wait_line() -> int:
-    """The line where aiosqlite's worker thread waits for work (`tx.get()`), or -1."""
-    try:
-        import inspect
-
-        import aiosqlite.core
-
-        lines, first = inspect.getsourcelines(aiosqlite.core._connection_worker_thread)
-    except (ImportError, AttributeError, OSError):
-        return -1
-    for number, text in enumerate(lines, start=first):
-        if ".get()" in text:
-            return number
-    return -1
-
-
-def _line_of(frame: str) -> int:
-    found = re.search(r":(\d+)\)$", frame)
-    return int(found.group(1)) if found else -1
-
-
-def _package(frame: str) -> str:
-    where = _short(frame).rpartition(" (")[2].rstrip(")")
-    if where.endswith(".html"):
-        return "templates (compiled Jinja code)"
-    if where.startswith("<frozen") or "/" not in where:
-        return "stdlib"
-    head = where.split("/", 1)[0]
-    return "stdlib" if head.startswith("python3") else head
-
-
-def _short(frame: str) -> str:
-    """'render (jinja2/environment.py)' from py-spy's full path and line."""
-    name, _, where = frame.partition(" (")
-    where = where.rstrip(")")
-    for marker in ("site-packages/", "/lib/python3.", str(BENCH.parent) + "/"):
-        if marker in where:
-            where = where.split(marker, 1)[1]
-            break
-    where = re.sub(r":\d+$", "", where)
-    if where.startswith(("11/", "12/", "13/", "14/")):
-        where = where.split("/", 1)[1]
-    return f"{name} ({where})"
-
-
 # The machine -----------------------------------------------------------------------------------
 
 
@@ -544,50 +345,6 @@ def describe_machine() -> str:
     version, module = probe.stdout.split()
     source = Path(module).resolve().parent
     return f"{os.cpu_count()} CPUs, Python {version}, widget from {source}"
-
-
-def _proc_stat() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    total = sum(fields)
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (total - idle) / ticks, total / ticks
-
-
-def cpu_busy(seconds: float = 1.0) -> float | None:
-    """The share of all CPUs busy over `seconds`; None where /proc/stat is missing."""
-    try:
-        busy0, total0 = _proc_stat()
-        time.sleep(seconds)
-        busy1, total1 = _proc_stat()
-    except (OSError, ValueError, IndexError):
-        return None
-    return (busy1 - busy0) / (total1 - total0) if total1 > total0 else None
-
-
-class OtherLoad:
-    """How much CPU processes other than this harness and its children (the servers, wrk) used
-    while it ran: the machine's busy time less ours, as a share of all CPUs."""
-
-    def __init__(self) -> None:
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample() -> tuple[float, float, float] | None:
-        try:
-            busy, total = _proc_stat()
-        except (OSError, ValueError, IndexError):
-            return None
-        t = os.times()
-        return busy, total, t.user + t.system + t.children_user + t.children_system
-
-    def share(self) -> float | None:
-        end = self._sample()
-        if self.start is None or end is None or end[1] <= self.start[1]:
-            return None
-        busy, total, ours = (b - a for a, b in zip(self.start, end, strict=True))
-        return max(0.0, busy - ours) / total
 
 
 # The run ---------------------------------------------------------------------------------------

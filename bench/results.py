@@ -1,0 +1,104 @@
+"""wrk's results, compared with a reference and laid out as the one table bench/run.py
+prints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Result:
+    label: str
+    connections: int
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    status_errors: int
+    socket_errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def errors(self) -> int:
+        return self.status_errors + self.socket_errors
+
+
+@dataclass(frozen=True)
+class Row:
+    result: Result | None
+    versus: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: str = ""
+    note: str = ""
+
+
+def compare(
+    result: Result,
+    reference: Result,
+    versus: str,
+    min_ratio: float,
+    *,
+    p99_factor: float | None = None,
+    p99_max_ms: float | None = None,
+    zero_errors: bool = False,
+) -> Row:
+    """A row with the req/s ratio against a reference and whether the issue's target is met."""
+    ratio = result.rps / reference.rps if reference.rps else 0.0
+    ok = ratio >= min_ratio
+    shown = [f"{ratio:.2f}"]
+    target = [f"≥{min_ratio:.2f}"]
+    if p99_factor is not None:
+        p99_ratio = result.p99_ms / reference.p99_ms if reference.p99_ms else float("inf")
+        ok = ok and p99_ratio <= p99_factor
+        shown.append(f"p99 {p99_ratio:.2f}x")
+        target.append(f"p99 ≤{p99_factor:g}x")
+    if p99_max_ms is not None:
+        ok = ok and result.p99_ms <= p99_max_ms
+        target.append(f"p99 ≤{p99_max_ms:g} ms")
+    if zero_errors:
+        ok = ok and result.errors == 0
+        target.append("0 errors")
+    return Row(result, versus, ", ".join(shown), ", ".join(target), "yes" if ok else "NO")
+
+
+def table(rows: Sequence[Row]) -> str:
+    head = ("path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "vs", "ratio", "target", "met")
+    lines = [head]
+    for row in rows:
+        r = row.result
+        if r is None:
+            lines.append((row.note, "", "", "", "", "", row.versus, row.ratio, row.target, "n/a"))
+            continue
+        lines.append(
+            (
+                r.label,
+                str(r.connections),
+                f"{r.rps:,.0f}",
+                f"{r.p50_ms:.2f}",
+                f"{r.p99_ms:.2f}",
+                str(r.errors),
+                row.versus,
+                row.ratio,
+                row.target,
+                row.met,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    numeric = {1, 2, 3, 4, 5}
+
+    def fmt(line: Sequence[str]) -> str:
+        cells = (
+            cell.rjust(w) if i in numeric else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        )
+        return "| " + " | ".join(cells) + " |"
+
+    rule = "|" + "|".join(
+        "-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)
+    )
+    return "\n".join([fmt(lines[0]), rule + "|", *(fmt(line) for line in lines[1:])])
