@@ -39,6 +39,16 @@ SEALER = sealing.Sealer(sealing.public_key(TEST_PUBLIC_KEY))
 ClientFactory = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process tests hash operators' passwords at a low scrypt cost: they test who may log
+    in, not how long a guess takes. Each hash records its own cost, so checks stay exact; the
+    servers that tests start as processes use the real cost."""
+    from widget import operators
+
+    monkeypatch.setattr(operators, "_N", 2**8)
+
+
 def skipped_under_ci(config: pytest.Config) -> int:
     """How many tests were skipped, when CI=true forbids it (else 0)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
