@@ -239,11 +239,12 @@ class SQLiteBackend(Backend):
             await tx.execute("BEGIN IMMEDIATE")
             try:
                 yield tx
+                await tx.execute("COMMIT")
             except BaseException:
+                # A failed COMMIT (a full disk) leaves the transaction open: end it too.
                 with contextlib.suppress(Exception):
                     await db.rollback()
                 raise
-            await tx.execute("COMMIT")
 
     async def insert_signatures(
         self, batch: list[SealedSignature], counted: dict[str, int], shard: int
