@@ -23,7 +23,7 @@ from widget.security import BodyLimit, SecurityHeaders
 from widget.service import Service
 from widget.settings import Settings
 from widget.signing import Tokens
-from widget.store import Store, open_store
+from widget.store import Store, StoreError, open_store
 from widget.templating import Templates
 from widget.views import admin, api, demo, embed, errors
 from widget.views import admin_records as records
@@ -133,6 +133,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
         exception_handlers={
             HTTPException: errors.http_error,
+            StoreError: errors.store_error,
             auth.LoginRequired: lambda request, exc: auth.login_redirect(request),
         },
         lifespan=lifespan,

@@ -5,11 +5,15 @@ signatures this process commits."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
 from widget import i18n
+from widget.store.types import StoreError
+
+log = logging.getLogger(__name__)
 
 
 class Counter:
@@ -51,7 +55,14 @@ class Counter:
         self._reading = None
 
     async def _read(self, started: float) -> None:
-        counts = await self._read_counts()
+        try:
+            counts = await self._read_counts()
+        except StoreError:
+            # The database does not answer: keep serving what this process knows, and try
+            # again after a lifetime rather than on every request.
+            log.warning("the counts could not be read; serving the last ones known")
+            self._read_at = started
+            return
         for slug, count in counts.items():
             # A commit noted while the read ran may be missing from what was read; never fall
             # behind what this process has already acknowledged.

@@ -5,12 +5,15 @@ instance)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
 from widget.campaigns import Campaign
 from widget.partners import Partner
-from widget.store import Store
+from widget.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 class CampaignRegistry:
@@ -46,10 +49,21 @@ class CampaignRegistry:
         async with self._lock:
             if not force and self._clock() - self._checked_at < self._check_every:
                 return
-            revision = await self._store.campaigns_revision()
+            try:
+                revision = await self._store.campaigns_revision()
+                if force or revision != self._revision:
+                    loaded = {c.slug: c for c, _ in await self._store.campaigns()}
+                    partners = {p.code: p for p in await self._store.partners()}
+            except StoreError:
+                if self._revision is None:
+                    raise  # nothing known yet: the service cannot start without its campaigns
+                # Readers keep reading what this process knows; try again after a while.
+                log.warning("the campaigns could not be read; serving the last ones known")
+                self._checked_at = self._clock()
+                return
             if force or revision != self._revision:
-                self._campaigns = {c.slug: c for c, _ in await self._store.campaigns()}
-                self.partners = {p.code: p for p in await self._store.partners()}
+                self._campaigns = loaded
+                self.partners = partners
                 origins = (o for p in self.partners.values() for o in p.origins)
                 self.partner_origins = tuple(dict.fromkeys(origins))
                 self._revision = revision

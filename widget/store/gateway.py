@@ -16,7 +16,7 @@ from widget.campaigns import Campaign
 from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
 from widget.store.accounts import Accounts
 from widget.store.backend import Backend, Connection, now
-from widget.store.types import AddedListener, Audit, SignatureRow, Stats
+from widget.store.types import AddedListener, Audit, SignatureRow, Stats, StoreError
 from widget.store.writer import GroupWriter
 
 # A signature counts once it is neither held for review nor invalidated.
@@ -60,8 +60,11 @@ class Store(Accounts):
         await self.backend.close()
 
     async def ping(self) -> None:
-        """Return once the database answers a query; raise StoreError if it does not."""
+        """Return once the database answers a query and the last signing batch was stored;
+        raise StoreError if not (a full disk answers reads but takes no signature)."""
         await self.backend.ping()
+        if self._signatures.failing:
+            raise StoreError("the last signing batch was not stored")
 
     async def _bump(self, tx: Connection, slug: str, by: int) -> None:
         """Keep a campaign's count in step, in the same transaction, on one of its shards."""

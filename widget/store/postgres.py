@@ -260,8 +260,9 @@ class PostgresBackend(Backend):
 
     async def ping(self) -> None:
         try:
-            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), PING_SECONDS)
-        except _ERRORS as exc:
+            async with self.read() as db:
+                await asyncio.wait_for(db.fetch("SELECT 1"), PING_SECONDS)
+        except TimeoutError as exc:
             raise StoreError("the database does not answer") from exc
 
     @contextlib.asynccontextmanager

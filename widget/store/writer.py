@@ -35,6 +35,8 @@ class GroupWriter:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # Whether the last batch failed (a full disk, a read-only file): not ready to sign.
+        self.failing = False
 
     def start(self) -> None:
         self._queue = asyncio.Queue()  # bound to the running loop, after a close and reopen
@@ -75,10 +77,12 @@ class GroupWriter:
         except Exception as exc:
             # The exception's class only: a driver's message may quote a failing row.
             log.error("a batch of %d signatures was not stored: %s", len(batch), _describe(exc))
+            self.failing = True
             for _, done in batch:
                 if not done.done():
                     done.set_exception(StoreError("the signature was not stored"))
             return
+        self.failing = False
         # Counted before anyone is answered, so a reader's count includes their signature.
         self._committed(added)
         for _, done in batch:

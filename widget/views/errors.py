@@ -9,7 +9,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from widget import i18n
+from widget.i18n import N_
 from widget.service import service_of
+
+UNAVAILABLE = N_("The petition is not available just now. Please try again in a moment.")
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -36,3 +39,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
         not_found=status == 404,
     )  # fmt: skip
     return HTMLResponse(html, status, headers=exc.headers)
+
+
+async def store_error(request: Request, exc: Exception) -> Response:
+    """The database did not answer a request that needed it: "try again", never a 500."""
+    return await http_error(request, HTTPException(503, UNAVAILABLE, {"Retry-After": "5"}))
