@@ -636,6 +636,9 @@ def save_screenshot(page: Page, name: str) -> Path:
         page.screenshot(path=str(path))
     finally:
         page.set_viewport_size(viewport)
+        # Let every frame lay out at the restored size before the test clicks anything.
+        for frame in page.frames[1:]:
+            frame.evaluate(NEXT_PAINT)
     return path
 
 

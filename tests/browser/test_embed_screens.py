@@ -17,6 +17,7 @@ def test_form_errors_and_thanks_in_the_iframe(
     frame = widget_page.ready()
     form_state = widget_page.wait_fitted()
     screenshot(page, f"embed-form-{viewport_width}")
+    widget_page.wait_fitted()  # settled again at the viewport's own size
 
     # Submitted empty: every missing field says so, the summary links to each and has focus.
     sign(frame, None)
