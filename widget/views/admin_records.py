@@ -115,10 +115,10 @@ async def partner_save(request: Request) -> Response:
 async def partner_rotate(request: Request) -> Response:
     who, _ = await guarded_post(request)
     service = service_of(request)
-    code = request.path_params["code"]
-    if await operations.find_partner(service.store, code) is None:
-        raise HTTPException(404)
-    await operations.rotate_partner_key(service.store, who, code)
+    try:
+        await operations.rotate_partner_key(service.store, who, request.path_params["code"])
+    except operations.OperationError:
+        raise HTTPException(404) from None
     return RedirectResponse(urls.ADMIN_PARTNERS, 303)
 
 

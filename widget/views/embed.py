@@ -67,12 +67,12 @@ async def render(
     share_url = URLs(security.own_origin(request, service.settings.public_url)).hosted(
         campaign.slug, lang=language
     )
-    partner_name = _registered_name(service.campaigns.partners.get(partner or ""))
-    # The partners' origins feed frame-ancestors and the trusted hosts: part of the page.
-    partner_origins = service.campaigns.partner_origins
-    key = (template, language, view, partner, partner_name, share_url, campaign, partner_origins)
+    # The campaign, its partners' names and origins change only when the registry reloads,
+    # which empties the cache: the slug stands for them in the key.
+    key = (template, language, view, partner, share_url, campaign.slug)
     page = None if values or errors else service.pages.get(key)
     if page is None:
+        partner_name = _registered_name(service.campaigns.partners.get(partner or ""))
         gettext = i18n.translations(language).gettext
         page = _Page.render(
             service, campaign, template, language, share_url,
