@@ -55,7 +55,7 @@ def test_load_then_list(tmp_path, capsys, database):
         (('allowed_origins = ["*"]', 'allowed_origins = ["amnesty.ca"]'), "allowed_origins:"),
         (
             ('allowed_origins = ["*"]', 'allowed_origins = ["https://a.ca/page"]'),
-            "allowed_origins: 'https://a.ca/page' must be an origin",
+            "allowed_origins: 'https://a.ca/page' is not an origin",
         ),
         (("ask_postal_code = false", 'ask_postal_code = "no"'), "ask_postal_code: must be true"),
         (('language = "en"', 'language = "de"'), "language: must be one of en, fr, be, ru"),

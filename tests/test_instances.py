@@ -107,7 +107,9 @@ async def test_three_instances_on_one_database(instances, database):
     finally:
         await store.close()
     partner_private, partner_public = sealing.generate_keypair()
-    clients = [httpx.AsyncClient(base_url=base, timeout=30) for base in instances]
+    # The load balancer passes the public host name on, as nginx does with `Host $host`.
+    host = {"Host": PUBLIC.removeprefix("http://")}
+    clients = [httpx.AsyncClient(base_url=base, timeout=30, headers=host) for base in instances]
     a, b = clients[:2]
     try:
         # An admin session made on A works on B: B registers the partner.

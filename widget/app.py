@@ -19,7 +19,7 @@ from widget.ratelimit import SignLimiter
 from widget.registry import CampaignRegistry
 from widget.resources import resource
 from widget.sealing import Sealer, operator_public_key
-from widget.security import BodyLimit, SecurityHeaders
+from widget.security import BodyLimit, HostGuard, SecurityHeaders
 from widget.service import Service
 from widget.settings import Settings
 from widget.signing import Tokens
@@ -72,6 +72,14 @@ def routes() -> list[Route | Mount]:
     ]
 
 
+def host_guard(settings: Settings) -> list[Middleware]:
+    """In front of everything once the public URL is known: other host names get 400."""
+    if not settings.public_url:
+        return []
+    exempt = (urls.HEALTHZ, urls.READYZ)
+    return [Middleware(HostGuard, public_url=settings.public_url, exempt=exempt)]
+
+
 async def load_default_campaign(store: Store) -> None:
     """On first start (no campaign yet), load the Belarus campaign that ships with the package."""
     if not await store.campaigns():
@@ -118,6 +126,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes(),
         middleware=[
+            *host_guard(settings),
             *(Middleware(fast, service=service, path=path) for path, fast in fast_paths()),
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),

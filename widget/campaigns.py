@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -10,10 +11,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from widget import origins
+
 OPEN = "open"
 CLOSED = "closed"
 STATUSES = (OPEN, CLOSED)
-ANY_ORIGIN = "*"
+log = logging.getLogger(__name__)
+
+ANY_ORIGIN = origins.ANY
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -228,22 +233,46 @@ def _whole(data: dict[str, Any], name: str, minimum: int) -> int | None:
     return value
 
 
+def _allowed_origins(value: Any, stored: bool) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise CampaignError("allowed_origins", 'must be a list of origins, or ["*"] for any')
+    found: list[str] = []
+    for entry in value:
+        try:
+            found.append(parse_origin(entry))
+        except CampaignError:
+            if not stored:
+                raise
+            log.warning("left out a stored allowed origin that is not an origin: %r", entry)
+    allowed = tuple(dict.fromkeys(found))
+    if ANY_ORIGIN in allowed and len(allowed) > 1:
+        if not stored:
+            raise CampaignError("allowed_origins", '"*" (any site) stands alone, without origins')
+        return (ANY_ORIGIN,)
+    return allowed
+
+
 def parse_origin(value: Any, field: str = "allowed_origins") -> str:
     """An origin like https://example.org, normalised; `*` stands for any."""
     if value == ANY_ORIGIN:
         return ANY_ORIGIN
     if not isinstance(value, str):
         raise CampaignError(field, "each entry must be text")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CampaignError(field, f"{value!r} is not an origin like https://example.org")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise CampaignError(field, f"{value!r} must be an origin, without a path")
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    origin = origins.normalise(value.strip())
+    if origin is None:
+        raise CampaignError(
+            field,
+            f"{value!r} is not an origin: expected https://host or https://host:port "
+            "(no path, spaces or other characters after it)",
+        )
+    return origin
 
 
-def parse(data: dict[str, Any]) -> Campaign:
-    """Validate campaign data (from TOML or the store) and build a Campaign."""
+def parse(data: dict[str, Any], stored: bool = False) -> Campaign:
+    """Validate campaign data (from TOML, the admin or the CLI) and build a Campaign. Data
+    read back from the store (`stored`) was checked when it was saved, perhaps by an older,
+    looser version: an origin that no longer passes is left out (and logged), so that the
+    campaign keeps serving without it rather than failing as a whole."""
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
         raise CampaignError(unknown[0], "is not a campaign field")
@@ -263,10 +292,7 @@ def parse(data: dict[str, Any]) -> Campaign:
     if status not in STATUSES:
         raise CampaignError("status", f"must be one of {', '.join(STATUSES)}")
 
-    origins = data.get("allowed_origins", [ANY_ORIGIN])
-    if not isinstance(origins, list) or not origins:
-        raise CampaignError("allowed_origins", 'must be a list of origins, or ["*"] for any')
-    origins = tuple(dict.fromkeys(parse_origin(o) for o in origins))
+    allowed = _allowed_origins(data.get("allowed_origins", [ANY_ORIGIN]), stored)
 
     colour = data.get("theme_colour", "#1a1a1a")
     if not isinstance(colour, str) or not COLOUR_RE.match(colour):
@@ -292,7 +318,7 @@ def parse(data: dict[str, Any]) -> Campaign:
         counter_offset=_whole(data, "counter_offset", 0) or 0,
         goal=goal,
         status=status,
-        allowed_origins=origins,
+        allowed_origins=allowed,
         theme_colour=colour.lower(),
         ask_postal_code=ask_postal,
         hold_for_review=hold,

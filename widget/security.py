@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from widget import origins
 from widget.campaigns import ANY_ORIGIN
 
 TOO_LARGE = "Request body too large."
@@ -33,16 +34,19 @@ def content_security_policy(
 
 def frame_ancestors(allowed_origins: Iterable[str]) -> list[str]:
     """The CSP frame-ancestors sources for a campaign's allowed embedding origins."""
-    origins = list(allowed_origins)
-    if ANY_ORIGIN in origins:
+    found = list(allowed_origins)
+    if ANY_ORIGIN in found:
         return ["*"]
-    return ["'self'", *origins]
+    return ["'self'", *filter(origins.is_origin, found)]
 
 
 def trusted_hosts(allowed_origins: Iterable[str], partner_origins: Iterable[str]) -> list[str]:
     """The host pages that may hear about a signature: a campaign's explicit origins and
-    registered partners' origins. `*` lets any page frame the widget, but trusts none."""
-    return [o for o in dict.fromkeys([*allowed_origins, *partner_origins]) if o != ANY_ORIGIN]
+    registered partners' origins. `*` lets any page frame the widget, but trusts none.
+    Anything that is not exactly an origin (stored by an older version) is left out here too,
+    as in frame_ancestors: it must never reach a header or the page."""
+    found = dict.fromkeys([*allowed_origins, *partner_origins])
+    return [o for o in found if o != ANY_ORIGIN and origins.is_origin(o)]
 
 
 def own_origin(request: Request, public_url: str | None) -> str:
@@ -100,6 +104,26 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class HostGuard:
+    """With a public URL set, a request for any other host is refused (400) before anything
+    else runs: the share links and the Origin check on signing follow the public URL, and a
+    name that only resolves to us by DNS rebinding gets nothing. Health checks answer on any
+    name, for load balancers that ask by address."""
+
+    def __init__(self, app: ASGIApp, public_url: str, exempt: Iterable[str]) -> None:
+        self.app = app
+        self.host = urlsplit(public_url).netloc.lower().encode()
+        self.exempt = frozenset(exempt)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") not in self.exempt:
+            host = next((v for k, v in scope["headers"] if k == b"host"), b"")
+            if host.lower() != self.host:
+                await _plain(send, 400, "This service does not answer for that host name.")
+                return
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
     """Answers 413 to a request body over `max_bytes`, whether declared or streamed."""
 
@@ -132,11 +156,15 @@ class BodyLimit:
 
 
 async def _too_large(send: Send) -> None:
-    body = TOO_LARGE.encode()
+    await _plain(send, 413, TOO_LARGE)
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    body = text.encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),

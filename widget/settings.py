@@ -98,8 +98,9 @@ class Settings:
     )
     public_url: str | None = _setting(
         None,
-        "The service's public origin (https://petitions.example.org) when it runs behind a "
-        "proxy. Default: taken from each request.",
+        "The service's public origin (https://petitions.example.org). Once set, requests "
+        "for any other host name get 400 (health checks excepted). Required to serve on an "
+        "address other than loopback; unset, the origin is taken from each request.",
     )
     min_fill_seconds: float = _setting(
         2.0, "A form submitted faster than this after it was shown is refused as automated."
@@ -157,8 +158,17 @@ class Settings:
         for name in ("min_fill_seconds", "counter_cache_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must not be negative")
-        if self.public_url and not self.public_url.startswith(("https://", "http://")):
-            raise SettingsError(f"{ENV_PREFIX}PUBLIC_URL: expected https://HOST")
+        settings = self
+        if self.public_url:
+            from widget import origins
+
+            public = origins.normalise(self.public_url)
+            if public is None:
+                raise SettingsError(
+                    f"{ENV_PREFIX}PUBLIC_URL: expected https://HOST or https://HOST:PORT, "
+                    f"got {self.public_url!r}"
+                )
+            settings = replace(self, public_url=public)
         if not is_postgres(self.database):
             from widget.store.sqlite import SQLiteBackend
 
@@ -166,7 +176,7 @@ class Settings:
         from widget.ratelimit import parse_limits
 
         parse_limits(self.rate_limits)
-        return self.with_secret()
+        return settings.with_secret()
 
     def with_secret(self) -> Settings:
         """These settings with secret_key filled in from the key file, made on first run."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
@@ -170,6 +171,14 @@ def serve(settings: Settings) -> None:
 
     from widget.app import create_app
 
+    if not settings.public_url and not is_loopback(settings.host):
+        raise CommandError(
+            f"refusing to serve on {settings.host} without {ENV_PREFIX}PUBLIC_URL: the "
+            "share links and the check that a signature comes from our own pages would "
+            "follow whatever host name a request names. Set it to the address readers use "
+            "(https://petitions.example.org), or serve on 127.0.0.1 behind a proxy."
+        )
+
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -179,6 +188,15 @@ def serve(settings: Settings) -> None:
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         server_header=False,
     )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def print_settings() -> None:

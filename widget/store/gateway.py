@@ -98,7 +98,9 @@ class Store(Accounts):
     async def campaigns(self) -> list[tuple[Campaign, int]]:
         """Every campaign with its number of signatures received (without the offset)."""
         rows = await self._fetch(f"SELECT config, {_COUNT} FROM campaigns ORDER BY slug")
-        return [(campaigns_mod.parse(json.loads(config)), int(n)) for config, n in rows]
+        return [
+            (campaigns_mod.parse(json.loads(config), stored=True), int(n)) for config, n in rows
+        ]
 
     async def campaigns_revision(self) -> str:
         """A value that changes whenever a campaign or a partner is saved."""
