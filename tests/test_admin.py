@@ -241,9 +241,10 @@ async def test_failed_logins_say_nothing_about_the_account_and_are_limited(clien
     assert "do not match" in unknown.text and "do not match" in wrong.text
     for _ in range(4):
         await log_in(client, "op@example.org", "wrong password!!")
-    limited = await log_in(client)  # even the right password waits now
+    limited = await log_in(client)  # this network waits now, even with the right password
     assert limited.status_code == 429
-    assert "Too many failed attempts" in limited.text
+    assert "Too many wrong passwords from your network" in limited.text
+    assert 0 < int(limited.headers["retry-after"]) <= 60
 
 
 async def test_session_cookie_flags(client):

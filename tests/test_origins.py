@@ -128,6 +128,10 @@ async def test_other_host_names_get_400_once_the_public_url_is_set(database):
         ) as ours:
             assert (await ours.get("/c/belarus/embed")).status_code == 200
             assert (await ours.get("/api/campaigns/belarus")).status_code == 200
+            # A proxy may pass the name on without the port (nginx's $host), or with it.
+            for host in ("petitions.example.org:8443", "PETITIONS.example.org"):
+                named = await ours.get("/c/belarus/embed", headers={"Host": host})
+                assert named.status_code == 200, host
         async with httpx.AsyncClient(
             transport=transport, base_url="http://rebound.example"
         ) as other:

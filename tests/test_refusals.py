@@ -84,6 +84,7 @@ async def test_own_origin_is_accepted(client):
 
 async def test_public_url_setting_defines_our_origin(client_factory):
     async with client_factory(public_url="https://petitions.example.org") as client:
+        client.headers["Host"] = "petitions.example.org"  # as the proxy passes it on
         ok = await sign(client, signer(1), headers={"Origin": "https://petitions.example.org"})
         assert ok.status_code == 200
         refused = await sign(client, signer(2), headers={"Origin": "http://testserver"})

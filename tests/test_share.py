@@ -90,6 +90,7 @@ async def test_the_iframes_thank_you_section_carries_the_same_links(client):
 
 async def test_share_links_use_the_public_url_behind_a_proxy(client_factory):
     async with client_factory(public_url="https://petitions.example.org") as client:
+        client.headers["Host"] = "petitions.example.org"  # as the proxy passes it on
         page = (await client.get("/c/belarus/thanks")).text
     links = share_links(page)
     assert params(links["facebook"][0]) == {"u": "https://petitions.example.org/c/belarus?lang=en"}

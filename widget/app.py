@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from widget import auth, campaigns, urls
 from widget.counter import Counter
+from widget.logins import LoginLimiter
 from widget.partners import PartnerLinks
 from widget.ratelimit import SignLimiter
 from widget.registry import CampaignRegistry
@@ -68,6 +69,8 @@ def routes() -> list[Route | Mount]:
         Route(urls.ADMIN_SIGNERS, records.signers, methods=["GET"]),
         Route(urls.ADMIN_SIGNERS, records.signer_delete, methods=["POST"]),
         Route(urls.ADMIN_AUDIT, records.audit_log),
+        Route(urls.ADMIN_SESSIONS, admin.sessions, methods=["GET"]),
+        Route(urls.ADMIN_SESSIONS, admin.session_end, methods=["POST"]),
         Mount(urls.STATIC, app=StaticFiles(directory=resource("static")), name="static"),
     ]
 
@@ -108,6 +111,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await store.close()
             await service.sign_limiter.close()
+            await service.logins.close()
 
     service = Service(
         settings=settings,
@@ -119,7 +123,7 @@ def create_app(settings: Settings) -> Starlette:
         embed_js=resource("embed.js").read_bytes(),
         partner_links=PartnerLinks(settings.secret),
         sealer=Sealer(operator_public_key(settings.public_key, settings)),
-        login_limiter=auth.LoginLimiter(),
+        logins=LoginLimiter(settings.rate_limit_storage, settings.secret),
         sign_limiter=SignLimiter.from_settings(settings),
     )
     service.campaigns.reloaded.append(service.pages.clear)
@@ -132,18 +136,18 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(
                 auth.AdminSessions,
-                prefix=urls.ADMIN,
-                secret_key=settings.secret,
-                session_cookie=auth.SESSION_COOKIE,
-                max_age=auth.SESSION_MAX_AGE,
-                path=urls.ADMIN,
-                same_site="strict",
+                store=store,
+                secret=settings.secret,
+                idle=settings.admin_idle_minutes * 60,
+                lifetime=settings.admin_session_hours * 3600,
+                confirm=settings.admin_confirm_minutes * 60,
             ),
         ],
         exception_handlers={
             HTTPException: errors.http_error,
             StoreError: errors.store_error,
             auth.LoginRequired: lambda request, exc: auth.login_redirect(request),
+            auth.ConfirmRequired: admin.confirm_page,
         },
         lifespan=lifespan,
     )

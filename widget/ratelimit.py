@@ -138,6 +138,34 @@ class ClientKeys:
         return digest.hexdigest()[:32]
 
 
+def is_shared(storage_uri: str) -> bool:
+    """Whether a limit storage setting names Redis (shared by instances) rather than memory;
+    a SettingsError if it names neither."""
+    scheme = urlsplit(storage_uri).scheme.lower()
+    if scheme not in MEMORY_SCHEMES | REDIS_SCHEMES:
+        raise SettingsError(
+            f"{STORAGE_VARIABLE}: expected memory:// or redis://HOST:PORT/DB, got {storage_uri!r}"
+        )
+    return scheme in REDIS_SCHEMES
+
+
+def limit_storage(storage_uri: str) -> tuple[Any, Any]:
+    """An async `limits` storage for the setting, and the Redis connection pool it uses (None
+    in memory), which its owner disconnects on close."""
+    options: dict[str, Any] = {"wrap_exceptions": True}
+    pool: Any = None
+    if is_shared(storage_uri):
+        import redis.asyncio  # only needed, and only installed, for several instances
+
+        # Our own pool, so that close() can release its connections.
+        pool = redis.asyncio.ConnectionPool.from_url(storage_uri)
+        options.update(implementation="redispy", connection_pool=pool, key_prefix=KEY_PREFIX)
+    try:
+        return storage_from_string("async+" + storage_uri, **options), pool
+    except ConfigurationError as exc:
+        raise SettingsError(f"{STORAGE_VARIABLE}: {exc}") from None
+
+
 class SignLimiter:
     """Limits on signing attempts per client and on signatures per campaign.
 
@@ -154,32 +182,13 @@ class SignLimiter:
         secret: str | None = None,
     ) -> None:
         self.limits = limits
-        scheme = urlsplit(storage_uri).scheme.lower()
-        if scheme not in MEMORY_SCHEMES | REDIS_SCHEMES:
-            raise SettingsError(
-                f"{STORAGE_VARIABLE}: expected memory:// or redis://HOST:PORT/DB, "
-                f"got {storage_uri!r}"
-            )
-        shared = scheme in REDIS_SCHEMES
-        self.keys = ClientKeys(secret if shared else None)
+        self.keys = ClientKeys(secret if is_shared(storage_uri) else None)
         self._pool: Any = None
         self._limiter: MovingWindowRateLimiter | None = None
         self._warned_at = -math.inf
         if limits is None:
             return
-        options: dict[str, Any] = {"wrap_exceptions": True}
-        if shared:
-            import redis.asyncio  # only needed, and only installed, for several instances
-
-            # Our own pool, so that close() can release its connections.
-            self._pool = redis.asyncio.ConnectionPool.from_url(storage_uri)
-            options.update(
-                implementation="redispy", connection_pool=self._pool, key_prefix=KEY_PREFIX
-            )
-        try:
-            storage = storage_from_string("async+" + storage_uri, **options)
-        except ConfigurationError as exc:
-            raise SettingsError(f"{STORAGE_VARIABLE}: {exc}") from None
+        storage, self._pool = limit_storage(storage_uri)
         self._limiter = MovingWindowRateLimiter(storage)
 
     @classmethod

@@ -108,20 +108,29 @@ class HostGuard:
     """With a public URL set, a request for any other host is refused (400) before anything
     else runs: the share links and the Origin check on signing follow the public URL, and a
     name that only resolves to us by DNS rebinding gets nothing. Health checks answer on any
-    name, for load balancers that ask by address."""
+    name, for load balancers that ask by address. The port is not compared: a proxy may pass
+    the name on without it (nginx's `$host`)."""
 
     def __init__(self, app: ASGIApp, public_url: str, exempt: Iterable[str]) -> None:
         self.app = app
-        self.host = urlsplit(public_url).netloc.lower().encode()
+        self.host = _host_name(urlsplit(public_url).netloc.encode())
         self.exempt = frozenset(exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path") not in self.exempt:
             host = next((v for k, v in scope["headers"] if k == b"host"), b"")
-            if host.lower() != self.host:
+            if _host_name(host) != self.host:
                 await _plain(send, 400, "This service does not answer for that host name.")
                 return
         await self.app(scope, receive, send)
+
+
+def _host_name(host: bytes) -> bytes:
+    """A Host header's name, lower case, without its port ([::1]:8000 gives [::1])."""
+    host = host.strip().lower()
+    if host.startswith(b"["):
+        return host.partition(b"]")[0] + b"]"
+    return host.partition(b":")[0]
 
 
 class BodyLimit:

@@ -7,9 +7,9 @@ from typing import Any
 
 from starlette.requests import Request
 
-from widget.auth import LoginLimiter
 from widget.cache import BoundedCache
 from widget.counter import Counter
+from widget.logins import LoginLimiter
 from widget.partners import PartnerLinks
 from widget.ratelimit import SignLimiter
 from widget.registry import CampaignRegistry
@@ -31,7 +31,7 @@ class Service:
     embed_js: bytes
     partner_links: PartnerLinks
     sealer: Sealer
-    login_limiter: LoginLimiter
+    logins: LoginLimiter
     sign_limiter: SignLimiter
     # Reader pages rendered once per campaign, language, partner and page (views/embed.py),
     # emptied whenever the registry reloads campaigns and partners.

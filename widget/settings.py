@@ -131,6 +131,18 @@ class Settings:
         "redis://HOST:PORT/DB when several instances share one database.",
     )
 
+    admin_idle_minutes: int = _setting(
+        60, "An operator's session ends after this many minutes without a request."
+    )
+    admin_session_hours: int = _setting(
+        8, "An operator's session ends this many hours after logging in, however busy."
+    )
+    admin_confirm_minutes: int = _setting(
+        5,
+        "Exports, deleting signers, purging, invalidating and changing a partner's key or "
+        "origins ask for the password again unless it was given within this many minutes.",
+    )
+
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then the environment, then explicit overrides (CLI flags) that are not None."""
@@ -152,7 +164,10 @@ class Settings:
         """Every setting checked once, at start, and the secret key filled in: the settings the
         app and the commands run with. A bad value fails here, naming its variable, rather
         than at the first request that needs it."""
-        for name in ("token_max_age", "max_body_bytes", "db_pool_size"):
+        for name in (
+            "token_max_age", "max_body_bytes", "db_pool_size", "admin_idle_minutes",
+            "admin_session_hours", "admin_confirm_minutes",
+        ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be at least 1")
         for name in ("min_fill_seconds", "counter_cache_seconds"):

@@ -29,6 +29,7 @@ ADMIN_PARTNERS = "/admin/partners"
 ADMIN_PARTNER_ROTATE = "/admin/partners/{code}/rotate"
 ADMIN_SIGNERS = "/admin/signers"
 ADMIN_AUDIT = "/admin/audit"
+ADMIN_SESSIONS = "/admin/sessions"
 
 
 def _query(**params: str | None) -> str:
@@ -100,6 +101,9 @@ class URLs:
 
     def audit(self) -> str:
         return self.base + ADMIN_AUDIT
+
+    def sessions(self) -> str:
+        return self.base + ADMIN_SESSIONS
 
     def campaign(self, slug: str) -> str:
         """The campaign's admin page."""

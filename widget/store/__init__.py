@@ -7,6 +7,7 @@ from __future__ import annotations
 from widget.store.gateway import Store
 from widget.store.types import (
     AddedListener,
+    AdminSession,
     Audit,
     AuditEntry,
     SignatureRow,
@@ -15,8 +16,8 @@ from widget.store.types import (
 )
 
 __all__ = [
-    "AddedListener", "Audit", "AuditEntry", "SignatureRow", "Stats", "Store", "StoreError",
-    "open_store",
+    "AddedListener", "AdminSession", "Audit", "AuditEntry", "SignatureRow", "Stats", "Store",
+    "StoreError", "open_store",
 ]  # fmt: skip
 
 

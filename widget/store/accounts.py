@@ -8,7 +8,9 @@ from typing import Any
 
 from widget.partners import Partner
 from widget.store.backend import Backend, Connection, now
-from widget.store.types import Audit, AuditEntry
+from widget.store.types import AdminSession, Audit, AuditEntry
+
+_SESSION = "s.id, s.operator, s.client, s.created_at, s.last_seen, s.verified_at"
 
 
 class Accounts:
@@ -77,6 +79,8 @@ class Accounts:
                 "ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash",
                 email, password_hash, now(),
             )  # fmt: skip
+            # A new password ends every session the old one opened.
+            await tx.execute("DELETE FROM admin_sessions WHERE operator = ?", email)
             await self._record(tx, audit and audit._replace(
                 action=audit.action + (".password" if exists else ".add")
             ))  # fmt: skip
@@ -94,9 +98,69 @@ class Accounts:
     async def remove_operator(self, email: str, audit: Audit | None = None) -> bool:
         async with self.backend.transaction() as tx:
             removed = await tx.execute("DELETE FROM operators WHERE email = ?", email) > 0
+            await tx.execute("DELETE FROM admin_sessions WHERE operator = ?", email)
             if removed:
                 await self._record(tx, audit)
         return removed
+
+    # Operators' sessions -------------------------------------------------------------------
+
+    async def start_session(self, session: AdminSession, audit: Audit | None = None) -> None:
+        async with self.backend.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO admin_sessions (id, operator, client, created_at, last_seen, "
+                "verified_at) VALUES (?, ?, ?, ?, ?, ?)",
+                *session,
+            )  # fmt: skip
+            await self._record(tx, audit)
+
+    async def session(self, session_id: str) -> AdminSession | None:
+        """The session with this id, if its operator still exists."""
+        rows = await self._fetch(
+            f"SELECT {_SESSION} FROM admin_sessions s "
+            "JOIN operators o ON o.email = s.operator WHERE s.id = ?",
+            session_id,
+        )
+        return AdminSession(*rows[0]) if rows else None
+
+    async def sessions(self) -> list[AdminSession]:
+        """Every operator's sessions, the most recently seen first."""
+        rows = await self._fetch(
+            f"SELECT {_SESSION} FROM admin_sessions s ORDER BY s.last_seen DESC, s.id"
+        )
+        return [AdminSession(*row) for row in rows]
+
+    async def touch_session(self, session_id: str, verified: bool = False) -> None:
+        """Note that the session was used now (and, if `verified`, proven again now)."""
+        stamp = now()
+        column = ", verified_at = ?" if verified else ""
+        params = (stamp, stamp) if verified else (stamp,)
+        async with self.backend.transaction() as tx:
+            await tx.execute(
+                f"UPDATE admin_sessions SET last_seen = ?{column} WHERE id = ?",
+                *params, session_id,
+            )  # fmt: skip
+
+    async def end_sessions(
+        self, *, session_id: str | None = None, operator: str | None = None,
+        before: tuple[str, str] | None = None, audit: Audit | None = None,
+    ) -> int:  # fmt: skip
+        """End one session, every session of an operator, or (`before` = (idle cutoff,
+        absolute cutoff)) every session past its lifetime. The number ended."""
+        params: tuple[str, ...]
+        if session_id is not None:
+            where, params = "id = ?", (session_id,)
+        elif operator is not None:
+            where, params = "operator = ?", (operator,)
+        elif before is not None:
+            where, params = "last_seen < ? OR created_at < ?", before
+        else:
+            raise ValueError("end which sessions?")
+        async with self.backend.transaction() as tx:
+            ended = await tx.execute(f"DELETE FROM admin_sessions WHERE {where}", *params)
+            if ended:
+                await self._record(tx, audit, ended)
+        return ended
 
     async def audit(self, actor: str, action: str, campaign: str | None, detail: str) -> None:
         """Record who did what, for an action that changes nothing stored (an export, a
@@ -104,10 +168,12 @@ class Accounts:
         async with self.backend.transaction() as tx:
             await self._record(tx, Audit(actor, action, campaign, detail))
 
-    async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
-        """The newest entries first."""
+    async def audit_log(self, limit: int = 200, actions: tuple[str, ...] = ()) -> list[AuditEntry]:
+        """The newest entries first; only those of `actions` if given."""
+        where = f"WHERE action IN ({', '.join('?' * len(actions))}) " if actions else ""
         rows = await self._fetch(
-            "SELECT at, actor, action, campaign, detail FROM audit_log ORDER BY id DESC LIMIT ?",
-            limit,
-        )
+            f"SELECT at, actor, action, campaign, detail FROM audit_log {where}"
+            "ORDER BY id DESC LIMIT ?",
+            *actions, limit,
+        )  # fmt: skip
         return [AuditEntry(*row) for row in rows]

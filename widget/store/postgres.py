@@ -128,6 +128,17 @@ MIGRATIONS: tuple[str, ...] = (
     VALUES (1, (SELECT coalesce(max(revision), 0) FROM campaigns));
     ALTER TABLE partners ALTER COLUMN revision SET DEFAULT 0;
     """,
+    """
+    CREATE TABLE admin_sessions (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        operator TEXT NOT NULL,
+        client TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        last_seen TEXT COLLATE "C" NOT NULL,
+        verified_at TEXT COLLATE "C" NOT NULL
+    );
+    CREATE INDEX admin_sessions_operator ON admin_sessions (operator);
+    """,
 )
 
 

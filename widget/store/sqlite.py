@@ -144,6 +144,20 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO store_revision (id, n)
     VALUES (1, (SELECT coalesce(max(revision), 0) FROM campaigns));
     """,
+    # Operators' sessions, kept here so that logging out, removing an operator or changing a
+    # password ends them at once, on every instance. The id is a hash of the cookie's token:
+    # a copy of the database opens no session.
+    """
+    CREATE TABLE admin_sessions (
+        id TEXT PRIMARY KEY,
+        operator TEXT NOT NULL,
+        client TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        verified_at TEXT NOT NULL
+    );
+    CREATE INDEX admin_sessions_operator ON admin_sessions (operator);
+    """,
 )
 
 

@@ -39,6 +39,18 @@ class AuditEntry(NamedTuple):
     detail: str
 
 
+class AdminSession(NamedTuple):
+    """An operator's session as stored: `id` is the hash of the cookie's token, never the
+    token; `client` is coarse ("Firefox on Linux"), never an address."""
+
+    id: str
+    operator: str
+    client: str
+    created_at: str
+    last_seen: str
+    verified_at: str
+
+
 class Audit(NamedTuple):
     """An operator action's audit entry, written in the same transaction as the action. In
     `detail`, "{n}" stands for the number of rows the action touched. Never signer data."""

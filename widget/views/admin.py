@@ -5,6 +5,7 @@ post; one handler per method."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,18 +19,27 @@ from widget import (
     campaigns,
     chart,
     exports,
+    logins,
     operations,
-    operators,
     security,
     urls,
 )  # fmt: skip
 from widget.campaigns import Campaign, CampaignError
 from widget.countries import country_choices
+from widget.ratelimit import client_address
 from widget.service import Service, service_of
+from widget.store import Audit
 from widget.urls import URLs
 from widget.views.guards import campaign_or_404, parse_form
 
 ADMIN = URLs()
+WRONG_PASSWORD = "That is not the right password."  # noqa: S105 - a message, not a password
+LOGIN_FAILED = "That email and password do not match an operator account."
+# What every operator sees on the admin's front page: the latest acts that could hurt signers.
+DANGEROUS_ACTIONS = (
+    "export", "partner.link", "signer.delete", "invalidate", "purge", "partner.save",
+    "operator.add", "operator.password", "operator.remove", "session.end", "forget-domains",
+)  # fmt: skip
 TEXT_FIELDS = (
     "organisation", "title", "tagline", "target", "call_to_action", "privacy_notice",
     "thank_you", "share_text", "video_title", "video_url", "body",
@@ -42,25 +52,78 @@ async def form_of(request: Request) -> dict[str, str]:
     return parse_form(await request.body())
 
 
-def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(
+    request: Request, template: str, status: int = 200, headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:  # fmt: skip
     service = service_of(request)
     html = service.templates.render(
-        template, "en", operator=auth.operator(request), csrf=auth.csrf_token(request),
-        **context,
+        template, "en", operator=auth.operator(request),
+        csrf=auth.csrf_token(request, service.settings.secret), **context,
     )  # fmt: skip
     csp = security.content_security_policy(frame_src="'self'")
-    headers = {"Content-Security-Policy": csp, "Cache-Control": "no-store"}
-    return HTMLResponse(html, status, headers=headers)
+    every = {"Content-Security-Policy": csp, "Cache-Control": "no-store", **(headers or {})}
+    return HTMLResponse(html, status, headers=every)
 
 
 async def guarded_post(request: Request) -> tuple[str, dict[str, str]]:
     """For every admin form post: a logged-in operator, our own origin, a valid CSRF token."""
     who = auth.require_operator(request)
-    if not security.origin_allowed(request, service_of(request).settings.public_url):
+    service = service_of(request)
+    if not security.origin_allowed(request, service.settings.public_url):
         raise HTTPException(403, "Form posts from other sites are refused.")
     form = await form_of(request)
-    auth.check_csrf(request, form.get("csrf"))
+    auth.check_csrf(request, service.settings.secret, form.get("csrf"))
     return who, form
+
+
+async def confirmed(request: Request, who: str, form: dict[str, str]) -> None:
+    """Guards a dangerous act (an export, deleting or uncounting signatures, a partner's key
+    or origins): the operator's password must have been given within the last few minutes,
+    at login or here. Otherwise ConfirmRequired answers with a page that asks for it and sends
+    the same form again; a wrong password counts against the login limits."""
+    found = auth.current(request)
+    if found is None:
+        raise auth.LoginRequired
+    if found.fresh:
+        return
+    password = form.get(auth.CONFIRM_FIELD)
+    if password is None:
+        raise auth.ConfirmRequired(form)
+    service = service_of(request)
+    refused = await _checked_password(request, who, password)
+    if refused:
+        raise auth.ConfirmRequired(form, refused)
+    await service.store.touch_session(found.session.id, verified=True)
+
+
+async def _checked_password(request: Request, email: str, password: str) -> str:
+    """Check an operator's password within the login limits: "" if it is right, else why not."""
+    service = service_of(request)
+    address = client_address(request)
+    wait = await service.logins.wait(email, address)
+    if wait:
+        return f"Too many wrong passwords from your network. Try again in {_duration(wait)}."
+    await asyncio.sleep(await service.logins.delay(email))
+    if await logins.check_password(password, await service.store.operator_hash(email)):
+        return ""
+    await service.logins.failed(email, address)
+    return WRONG_PASSWORD
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds"
+    return f"{round(seconds / 60)} minutes"
+
+
+async def confirm_page(request: Request, exc: Exception) -> Response:
+    """The answer to ConfirmRequired: the password field, and the form to send again."""
+    assert isinstance(exc, auth.ConfirmRequired)
+    return page(
+        request, "admin/confirm.html", 401 if exc.error else 200, error=exc.error,
+        action=str(request.url.path), fields=auth.replayed_fields(exc.form),
+    )  # fmt: skip
 
 
 # Logging in and out ---------------------------------------------------------------------------
@@ -74,7 +137,12 @@ def _next_path(request: Request) -> str:
 
 
 async def login_form(request: Request) -> Response:
-    return page(request, "admin/login.html", next=_next_path(request), error="", email="")
+    nonce, new = auth.login_nonce(request)
+    request.scope["pw.login_nonce"] = nonce
+    response = page(request, "admin/login.html", next=_next_path(request), error="", email="")
+    if new:
+        auth.set_login_cookie(response, nonce, request.url.scheme == "https")
+    return response
 
 
 async def login(request: Request) -> Response:
@@ -83,29 +151,56 @@ async def login(request: Request) -> Response:
     if not security.origin_allowed(request, service.settings.public_url):
         raise HTTPException(403, "Form posts from other sites are refused.")
     form = await form_of(request)
-    auth.check_csrf(request, form.get("csrf"))
+    auth.check_csrf(request, service.settings.secret, form.get("csrf"))
     email = form.get("email", "").strip().lower()
-    client = service.login_limiter.client_key(request)
-    if not service.login_limiter.allowed(email, client):
+    refused = await _checked_password(request, email, form.get("password", ""))
+    if refused == WRONG_PASSWORD:
         return page(
-            request, "admin/login.html", 429, next=next_path, email=email,
-            error="Too many failed attempts. Wait 15 minutes and try again.",
-        )  # fmt: skip
-    stored = await service.store.operator_hash(email)
-    if not operators.verify_password(form.get("password", ""), stored):
-        service.login_limiter.failed(email, client)
+            request, "admin/login.html", 401, next=next_path, email=email, error=LOGIN_FAILED
+        )
+    if refused:
+        wait = await service.logins.wait(email, client_address(request))
         return page(
-            request, "admin/login.html", 401, next=next_path, email=email,
-            error="That email and password do not match an operator account.",
+            request, "admin/login.html", 429, headers={"Retry-After": str(max(wait, 1))},
+            next=next_path, email=email, error=refused,
         )  # fmt: skip
-    auth.log_in(request, email)
-    return RedirectResponse(next_path, 303)
+    response = RedirectResponse(next_path, 303)
+    settings = service.settings
+    await auth.log_in(service.store, request, response, email, settings.admin_session_hours * 3600)
+    return response
 
 
 async def logout(request: Request) -> Response:
     await guarded_post(request)
-    request.session.clear()
-    return RedirectResponse(urls.ADMIN_LOGIN, 303)
+    response = RedirectResponse(urls.ADMIN_LOGIN, 303)
+    await auth.log_out(service_of(request).store, request, response)
+    return response
+
+
+# Sessions -------------------------------------------------------------------------------------
+
+
+async def sessions(request: Request) -> Response:
+    auth.require_operator(request)
+    found = auth.current(request)
+    rows = await service_of(request).store.sessions()
+    return page(
+        request, "admin/sessions.html", sessions=rows, mine=found.session.id if found else "",
+        ended=request.query_params.get("ended"),
+    )  # fmt: skip
+
+
+async def session_end(request: Request) -> Response:
+    """End one session (any operator's), or every session of one operator."""
+    who, form = await guarded_post(request)
+    store = service_of(request).store
+    if form.get("operator"):
+        audit = Audit(who, "session.end", None, "{n} session(s) of " + form["operator"])
+        n = await store.end_sessions(operator=form["operator"], audit=audit)
+    else:
+        audit = Audit(who, "session.end", None, "{n} session(s)")
+        n = await store.end_sessions(session_id=form.get("session", ""), audit=audit)
+    return RedirectResponse(f"{urls.ADMIN_SESSIONS}?ended={n}", 303)
 
 
 # Campaigns ------------------------------------------------------------------------------------
@@ -119,7 +214,8 @@ async def home(request: Request) -> Response:
     for campaign, signatures in await service.store.campaigns():
         stats = await service.store.stats(campaign.slug, since)
         rows.append((campaign, signatures, stats.signers, stats.last_24h))
-    return page(request, "admin/home.html", rows=rows)
+    recent = await service.store.audit_log(10, DANGEROUS_ACTIONS)
+    return page(request, "admin/home.html", rows=rows, recent=recent)
 
 
 def _campaign_data(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:

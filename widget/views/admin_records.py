@@ -14,7 +14,7 @@ from widget import auth, exports, operations, partners, review, security, urls
 from widget.campaigns import CampaignError
 from widget.service import service_of
 from widget.urls import URLs
-from widget.views.admin import campaign_page, csv_response, guarded_post, page
+from widget.views.admin import campaign_page, confirmed, csv_response, guarded_post, page
 from widget.views.guards import campaign_or_404
 
 # Exports ----------------------------------------------------------------------------------------
@@ -24,6 +24,7 @@ async def export(request: Request) -> Response:
     auth.require_operator_for_data(request)
     campaign = await campaign_or_404(request)
     who, form = await guarded_post(request)
+    await confirmed(request, who, form)
     service = service_of(request)
     kind = request.path_params["kind"]
     today = datetime.now(UTC).date()
@@ -47,6 +48,7 @@ async def export(request: Request) -> Response:
 async def partner_link(request: Request) -> Response:
     campaign = await campaign_or_404(request)
     who, form = await guarded_post(request)
+    await confirmed(request, who, form)
     service = service_of(request)
     code = form.get("partner", "")
     if await operations.find_partner(service.store, code) is None:
@@ -107,6 +109,12 @@ async def partner_save(request: Request) -> Response:
     except CampaignError as exc:
         rows = await service.store.partners()
         return page(request, "admin/partners.html", 422, partners=rows, error=exc, values=form)
+    existing = await operations.find_partner(service.store, partner.code)
+    if existing is None or (existing.public_key, existing.origins) != (
+        partner.public_key, partner.origins
+    ):  # fmt: skip
+        # A new key would seal future opt-ins to whoever holds it; new origins hear of signing.
+        await confirmed(request, who, form)
     await operations.save_partner(service.store, who, partner)
     await service.campaigns.reload(force=True)
     return RedirectResponse(urls.ADMIN_PARTNERS, 303)
@@ -129,6 +137,7 @@ async def signers(request: Request) -> Response:
 
 async def signer_delete(request: Request) -> Response:
     who, form = await guarded_post(request)
+    await confirmed(request, who, form)
     service = service_of(request)
     try:
         removed = await operations.delete_signer(
@@ -146,6 +155,8 @@ async def review_action(request: Request) -> Response:
     who, form = await guarded_post(request)
     service = service_of(request)
     action = request.path_params["action"]
+    if action != "release":  # releasing only counts what an operator held back
+        await confirmed(request, who, form)
     store, slug = service.store, campaign.slug
     try:
         if action == "release":

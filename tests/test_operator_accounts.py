@@ -1,0 +1,256 @@
+"""Operators' accounts as an infiltrator would try them: a session ends when it should, on
+every instance; failed logins slow a guesser without locking the owner out; dangerous acts
+need a fresh password; and every operator sees what was done."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import BASE, make_settings
+from tests.test_admin import CSRF_RE, PASSWORD, add_operator
+from widget import auth, logins, operations, operators, sealing
+from widget.app import create_app
+
+At = Callable[[str], httpx.AsyncClient]
+OLD = "2000-01-01T00:00:00Z"
+
+
+@pytest.fixture
+def app_at(database):
+    """One app with these settings; `at(address)` is a browser (its own cookies) there."""
+
+    @contextlib.asynccontextmanager
+    async def factory(**overrides: Any) -> AsyncIterator[tuple[Any, At]]:
+        app = create_app(make_settings(database, **overrides))
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(app.router.lifespan_context(app))
+
+            def at(address: str) -> httpx.AsyncClient:
+                transport = httpx.ASGITransport(app=app, client=(address, 1234))
+                client = httpx.AsyncClient(transport=transport, base_url=BASE)
+                client.app = app  # type: ignore[attr-defined]
+                stack.push_async_callback(client.aclose)
+                return client
+
+            yield app, at
+
+    return factory
+
+
+async def log_in(client, email="op@example.org", password=PASSWORD) -> httpx.Response:
+    page = await client.get("/admin/login")
+    token = CSRF_RE.search(page.text).group(1)
+    return await client.post(
+        "/admin/login", data={"csrf": token, "email": email, "password": password}
+    )
+
+
+async def form_post(client, path, data=None) -> httpx.Response:
+    page = await client.get("/admin")
+    assert page.status_code == 200, "not logged in"
+    token = CSRF_RE.search(page.text).group(1)
+    return await client.post(path, data={"csrf": token, **(data or {})})
+
+
+async def stale(app, operator="op@example.org", column="verified_at") -> None:
+    """Make the operator's sessions look as if `column` was long ago."""
+    async with app.state.service.store.backend.transaction() as tx:
+        await tx.execute(
+            f"UPDATE admin_sessions SET {column} = ? WHERE operator = ?", OLD, operator
+        )
+
+
+async def test_a_saved_cookie_is_refused_after_logout(app_at):
+    async with app_at() as (_, at):
+        await add_operator(at("192.0.2.1"))
+        browser = at("192.0.2.1")
+        assert (await log_in(browser)).status_code == 303
+        saved = browser.cookies.get(auth.SESSION_COOKIE)
+        assert (await browser.get("/admin")).status_code == 200
+        assert (await form_post(browser, "/admin/logout")).status_code == 303
+
+        replay = at("192.0.2.1")
+        replay.cookies.set(auth.SESSION_COOKIE, saved, path="/admin")
+        again = await replay.get("/admin")
+        assert again.status_code == 303 and again.headers["location"].startswith("/admin/login")
+        assert "pw_admin=;" in again.headers["set-cookie"]  # the browser is told to drop it
+        assert (await replay.post("/admin/campaigns/belarus/export/delivery")).status_code == 401
+
+
+@pytest.mark.parametrize("change", ["remove", "password"])
+async def test_removing_an_operator_or_a_new_password_ends_their_sessions(app_at, change):
+    async with app_at() as (app, at):
+        store = app.state.service.store
+        await add_operator(at("192.0.2.1"))
+        infiltrator = at("192.0.2.1")
+        await log_in(infiltrator)
+        assert (await infiltrator.get("/admin")).status_code == 200
+        if change == "remove":
+            await operations.remove_operator(store, "cli", "op@example.org")
+        else:
+            await operations.add_operator(store, "cli", "op@example.org", "another long password")
+        assert (await infiltrator.get("/admin")).status_code == 303
+        for path in ("/admin/campaigns/belarus/export/operator", "/admin/signers"):
+            assert (await infiltrator.post(path, data={})).status_code in (303, 401)
+        # Their cookie no longer re-points a partner's key either.
+        _, key = sealing.generate_keypair()
+        saved = await infiltrator.post(
+            "/admin/partners", data={"code": "p", "name": "P", "public_key": key}
+        )
+        assert saved.status_code == 303 and saved.headers["location"].startswith("/admin/login")
+        assert await store.partners() == []
+
+
+async def test_the_database_holds_no_usable_cookie_and_sessions_can_be_listed_and_ended(app_at):
+    async with app_at() as (app, at):
+        store = app.state.service.store
+        await add_operator(at("192.0.2.1"))
+        await add_operator(at("192.0.2.1"), "colleague@example.org")
+        mine, theirs = at("192.0.2.1"), at("198.51.100.7")
+        await log_in(mine)
+        await log_in(theirs, "colleague@example.org")
+        token = theirs.cookies.get(auth.SESSION_COOKIE)
+        sessions = await store.sessions()
+        assert len(sessions) == 2
+        assert token not in repr(sessions) and auth.session_id(token) in repr(sessions)
+        assert "198.51" not in repr(sessions)  # no address kept, only a coarse browser name
+
+        listing = await mine.get("/admin/sessions")
+        assert "colleague@example.org" in listing.text and "(this one)" in listing.text
+        theirs_id = next(s.id for s in sessions if s.operator == "colleague@example.org")
+        ended = await form_post(mine, "/admin/sessions", {"session": theirs_id})
+        assert ended.headers["location"] == "/admin/sessions?ended=1"
+        assert (await theirs.get("/admin")).status_code == 303
+        assert (await mine.get("/admin")).status_code == 200
+        log = await store.audit_log()
+        assert log[0].action == "session.end" and log[0].actor == "op@example.org"
+
+
+@pytest.mark.parametrize("column", ["last_seen", "created_at"])
+async def test_idle_and_old_sessions_end(app_at, column):
+    async with app_at() as (app, at):
+        await add_operator(at("192.0.2.1"))
+        browser = at("192.0.2.1")
+        await log_in(browser)
+        await stale(app, column=column)
+        assert (await browser.get("/admin")).status_code == 303
+        assert await app.state.service.store.sessions() == []
+
+
+async def test_the_login_form_needs_its_own_cookie(app_at):
+    async with app_at() as (_, at):
+        await add_operator(at("192.0.2.1"))
+        browser = at("192.0.2.1")
+        page = await browser.get("/admin/login")
+        token = CSRF_RE.search(page.text).group(1)
+        browser.cookies.clear()
+        refused = await browser.post(
+            "/admin/login", data={"csrf": token, "email": "op@example.org", "password": PASSWORD}
+        )
+        assert refused.status_code == 403
+
+
+async def test_wrong_passwords_slow_that_network_but_never_lock_the_owner_out(app_at):
+    async with app_at() as (_, at):
+        await add_operator(at("192.0.2.1"))
+        guesser = at("2001:db8:1:2::10")
+        for _ in range(5):
+            assert (await log_in(guesser, password="wrong password!!")).status_code == 401
+        refused = await log_in(guesser)  # even the right password, from there
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["retry-after"]) <= 60
+        # Another address in the same /64 is the same network.
+        assert (await log_in(at("2001:db8:1:2::99"))).status_code == 429
+        # The owner, from their own network, gets in.
+        owner = at("2001:db8:aaaa:1::5")
+        assert (await log_in(owner)).status_code == 303
+        assert (await owner.get("/admin")).status_code == 200
+
+
+def test_the_account_delay_grows_and_stays_short():
+    delays = [logins.account_delay(n) for n in range(0, 40)]
+    assert delays[:5] == [0.0] * 5
+    assert delays == sorted(delays)
+    assert max(delays) == logins.MAX_ACCOUNT_DELAY <= 10
+
+
+async def test_password_checks_run_off_the_event_loop(monkeypatch):
+    import threading
+
+    seen = []
+    monkeypatch.setattr(
+        operators, "verify_password", lambda p, s: seen.append(threading.current_thread()) or True
+    )
+    assert await logins.check_password("x", "y")
+    assert seen and seen[0] is not threading.main_thread()
+
+
+async def test_dangerous_acts_need_a_fresh_password(app_at):
+    async with app_at() as (app, at):
+        store = app.state.service.store
+        await add_operator(at("192.0.2.1"))
+        browser = at("192.0.2.1")
+        await log_in(browser)
+        # Just logged in: the password is fresh.
+        assert (
+            await form_post(browser, "/admin/campaigns/belarus/export/delivery")
+        ).status_code == 200
+        await stale(app)
+        asked = await form_post(browser, "/admin/campaigns/belarus/export/delivery")
+        assert asked.status_code == 200 and 'name="confirm_password"' in asked.text
+        assert "text/csv" not in asked.headers["content-type"]
+        replay = dict(
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', asked.text)
+        )
+        assert set(replay) == {"csrf"}
+        path = "/admin/campaigns/belarus/export/delivery"
+        wrong = await browser.post(path, data={**replay, "confirm_password": "not it at all"})
+        assert wrong.status_code == 401 and "not the right password" in wrong.text
+        right = await browser.post(path, data={**replay, "confirm_password": PASSWORD})
+        assert right.status_code == 200 and right.headers["content-type"].startswith("text/csv")
+        # Confirmed: the next act within the window goes through at once.
+        deleted = await form_post(browser, "/admin/signers", {"email": "a@example.org"})
+        assert deleted.status_code == 200 and "confirm_password" not in deleted.text
+
+        await stale(app)
+        for path, data in [
+            ("/admin/signers", {"email": "a@example.org"}),
+            ("/admin/campaigns/belarus/review/invalidate", {"since": "2026-01-01T00:00"}),
+            ("/admin/campaigns/belarus/review/purge", {"days": "30"}),
+            ("/admin/campaigns/belarus/partner-link", {"partner": "p"}),
+            ("/admin/partners", {"code": "p", "name": "P", "origins": "https://p.example"}),
+        ]:
+            asked = await form_post(browser, path, data)
+            assert 'name="confirm_password"' in asked.text, path
+        assert await store.partners() == []
+
+        # Every operator sees the acts on the front page.
+        await add_operator(at("192.0.2.1"), "colleague@example.org")
+        colleague = at("198.51.100.7")
+        await log_in(colleague, "colleague@example.org")
+        home = await colleague.get("/admin")
+        assert "export" in home.text and "op@example.org" in home.text
+        assert "signer.delete" in home.text
+
+
+async def test_renaming_a_partner_needs_no_password_but_a_new_key_does(app_at):
+    async with app_at() as (app, at):
+        store = app.state.service.store
+        await add_operator(at("192.0.2.1"))
+        browser = at("192.0.2.1")
+        await log_in(browser)
+        form = {"code": "p", "name": "P", "origins": "https://p.example"}
+        assert (await form_post(browser, "/admin/partners", form)).status_code == 303
+        await stale(app)
+        renamed = await form_post(browser, "/admin/partners", {**form, "name": "Partner"})
+        assert renamed.status_code == 303
+        _, key = sealing.generate_keypair()
+        rekeyed = await form_post(browser, "/admin/partners", {**form, "public_key": key})
+        assert 'name="confirm_password"' in rekeyed.text
+        assert (await store.partners())[0].public_key == ""
