@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -16,6 +17,7 @@ from widget import auth, campaigns, urls
 from widget.counter import Counter
 from widget.logins import LoginLimiter
 from widget.partners import PartnerLinks
+from widget.passkeys import Ceremonies
 from widget.ratelimit import SignLimiter
 from widget.registry import CampaignRegistry
 from widget.resources import resource
@@ -26,7 +28,7 @@ from widget.settings import Settings
 from widget.signing import Tokens
 from widget.store import Store, StoreError, open_store
 from widget.templating import Templates
-from widget.views import admin, api, demo, embed, errors
+from widget.views import admin, admin_passkeys, api, demo, embed, errors
 from widget.views import admin_records as records
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,12 @@ def routes() -> list[Route | Mount]:
         Route(urls.ADMIN_LOGIN, admin.login_form, methods=["GET"]),
         Route(urls.ADMIN_LOGIN, admin.login, methods=["POST"]),
         Route(urls.ADMIN_LOGOUT, admin.logout, methods=["POST"]),
+        Route(urls.ADMIN_LOGIN_PASSKEY, admin_passkeys.login_form, methods=["GET"]),
+        Route(urls.ADMIN_LOGIN_PASSKEY, admin_passkeys.login, methods=["POST"]),
+        Route(urls.ADMIN_PASSKEYS, admin_passkeys.listing, methods=["GET"]),
+        Route(urls.ADMIN_PASSKEYS, admin_passkeys.add, methods=["POST"]),
+        Route(urls.ADMIN_PASSKEY_REMOVE, admin_passkeys.remove, methods=["POST"]),
+        Route(urls.ADMIN_RECOVERY_CODES, admin_passkeys.new_codes, methods=["POST"]),
         Route(urls.ADMIN_CAMPAIGN_NEW, admin.campaign_form, methods=["GET"]),
         Route(urls.ADMIN_CAMPAIGN_NEW, admin.campaign_create, methods=["POST"]),
         Route(urls.ADMIN_CAMPAIGN, admin.campaign_show, methods=["GET"]),
@@ -124,6 +132,7 @@ def create_app(settings: Settings) -> Starlette:
         partner_links=PartnerLinks(settings.secret),
         sealer=Sealer(operator_public_key(settings.public_key, settings)),
         logins=LoginLimiter(settings.rate_limit_storage, settings.secret),
+        ceremonies=Ceremonies(settings.secret),
         sign_limiter=SignLimiter.from_settings(settings),
     )
     service.campaigns.reloaded.append(service.pages.clear)
@@ -141,6 +150,7 @@ def create_app(settings: Settings) -> Starlette:
                 idle=settings.admin_idle_minutes * 60,
                 lifetime=settings.admin_session_hours * 3600,
                 confirm=settings.admin_confirm_minutes * 60,
+                require_passkey=settings.admin_require_passkey,
             ),
         ],
         exception_handlers={
@@ -148,6 +158,7 @@ def create_app(settings: Settings) -> Starlette:
             StoreError: errors.store_error,
             auth.LoginRequired: lambda request, exc: auth.login_redirect(request),
             auth.ConfirmRequired: admin.confirm_page,
+            auth.EnrolRequired: lambda request, exc: RedirectResponse(urls.ADMIN_PASSKEYS, 303),
         },
         lifespan=lifespan,
     )

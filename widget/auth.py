@@ -35,10 +35,16 @@ class Current:
     session: AdminSession
     csrf: str
     fresh: bool  # the password was given within the confirmation window
+    must_enrol: bool = False  # passkeys are required and this operator has none yet
 
 
 class LoginRequired(Exception):
     """Raised by the guards; answered with a redirect (pages) or a 401 (data)."""
+
+
+class EnrolRequired(Exception):
+    """Passkeys are required and this operator has none: answered with a redirect to the
+    passkeys page, the only one open to them until they enrol."""
 
 
 class ConfirmRequired(Exception):
@@ -96,12 +102,13 @@ class AdminSessions:
 
     def __init__(
         self, app: ASGIApp, /, store: Store, secret: str, idle: int, lifetime: int,
-        confirm: int,
+        confirm: int, require_passkey: bool = False,
     ) -> None:  # fmt: skip
         self.app = app
         self.store = store
         self.secret = secret
         self.idle, self.lifetime, self.confirm = idle, lifetime, confirm
+        self.require_passkey = require_passkey
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -135,7 +142,8 @@ class AdminSessions:
         if _age(session.last_seen, now) >= TOUCH_SECONDS:
             await self.store.touch_session(sid)
         fresh = _age(session.verified_at, now) <= self.confirm
-        return Current(session, _keyed(self.secret, "csrf", token), fresh)
+        must_enrol = self.require_passkey and not await self.store.passkeys(session.operator)
+        return Current(session, _keyed(self.secret, "csrf", token), fresh, must_enrol)
 
 
 def _forgetting_cookie(send: Send) -> Send:
@@ -165,19 +173,22 @@ def operator(request: Request) -> str | None:
     return found.session.operator if found else None
 
 
-def require_operator(request: Request) -> str:
-    """The logged-in operator, or a redirect to the login page."""
-    who = operator(request)
-    if who is None:
+def require_operator(request: Request, enrolling: bool = False) -> str:
+    """The logged-in operator, or a redirect to the login page (or, where passkeys are
+    required and they have none, to enrolment, unless `enrolling`)."""
+    found = current(request)
+    if found is None:
         raise LoginRequired
-    return who
+    if found.must_enrol and not enrolling:
+        raise EnrolRequired
+    return found.session.operator
 
 
 def require_operator_for_data(request: Request) -> str:
-    who = operator(request)
-    if who is None:
+    found = current(request)
+    if found is None or found.must_enrol:
         raise HTTPException(401, "Log in to the admin first.")
-    return who
+    return found.session.operator
 
 
 # CSRF -----------------------------------------------------------------------------------------

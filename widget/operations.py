@@ -157,6 +157,16 @@ async def add_operator(store: Store, actor: str, email: str, password: str) -> b
     )
 
 
+async def reset_second_factor(store: Store, actor: str, email: str) -> int:
+    """Remove an operator's passkeys and recovery codes and end their sessions, for one who
+    lost every key: they log in with their password and enrol again. The passkeys removed."""
+    address = operators.normalise_email(email)
+    if address not in {e for e, _ in await store.operators()}:
+        raise OperationError(f"no operator {email!r}")
+    audit = Audit(actor, "operator.reset-2fa", None, address + ": {n} passkey(s) removed")
+    return await store.reset_second_factor(address, audit)
+
+
 async def remove_operator(store: Store, actor: str, email: str) -> None:
     address = operators.normalise_email(email)
     if not await store.remove_operator(address, Audit(actor, "operator.remove", None, address)):

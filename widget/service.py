@@ -11,6 +11,7 @@ from widget.cache import BoundedCache
 from widget.counter import Counter
 from widget.logins import LoginLimiter
 from widget.partners import PartnerLinks
+from widget.passkeys import Ceremonies
 from widget.ratelimit import SignLimiter
 from widget.registry import CampaignRegistry
 from widget.sealing import Sealer
@@ -32,6 +33,7 @@ class Service:
     partner_links: PartnerLinks
     sealer: Sealer
     logins: LoginLimiter
+    ceremonies: Ceremonies
     sign_limiter: SignLimiter
     # Reader pages rendered once per campaign, language, partner and page (views/embed.py),
     # emptied whenever the registry reloads campaigns and partners.

@@ -143,6 +143,12 @@ class Settings:
         "origins ask for the password again unless it was given within this many minutes.",
     )
 
+    admin_require_passkey: bool = _setting(
+        False,
+        "Every operator must use a passkey: one who has none is asked to enrol one before "
+        "anything else in the admin.",
+    )
+
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then the environment, then explicit overrides (CLI flags) that are not None."""

@@ -20,6 +20,10 @@ PARTNER_EXPORT = "/c/{slug}/partners/{code}/export.csv"
 ADMIN = "/admin"
 ADMIN_LOGIN = "/admin/login"
 ADMIN_LOGOUT = "/admin/logout"
+ADMIN_LOGIN_PASSKEY = "/admin/login/passkey"
+ADMIN_PASSKEYS = "/admin/passkeys"
+ADMIN_PASSKEY_REMOVE = "/admin/passkeys/remove"
+ADMIN_RECOVERY_CODES = "/admin/passkeys/codes"
 ADMIN_CAMPAIGN_NEW = "/admin/campaigns/new"
 ADMIN_CAMPAIGN = "/admin/campaigns/{slug}"
 ADMIN_EXPORT = "/admin/campaigns/{slug}/export/{kind}"
@@ -86,6 +90,18 @@ class URLs:
 
     def login(self, next_path: str | None = None) -> str:
         return self.base + ADMIN_LOGIN + _query(next=next_path)
+
+    def login_passkey(self, next_path: str | None = None) -> str:
+        return self.base + ADMIN_LOGIN_PASSKEY + _query(next=next_path)
+
+    def passkeys(self) -> str:
+        return self.base + ADMIN_PASSKEYS
+
+    def passkey_remove(self) -> str:
+        return self.base + ADMIN_PASSKEY_REMOVE
+
+    def recovery_codes(self) -> str:
+        return self.base + ADMIN_RECOVERY_CODES
 
     def logout(self) -> str:
         return self.base + ADMIN_LOGOUT

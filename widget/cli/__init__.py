@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     database_flag(actions.add_parser("list", help="list operators"))
     remove = database_flag(actions.add_parser("remove", help="remove an operator"))
     remove.add_argument("email")
+    reset = database_flag(
+        actions.add_parser(
+            "reset-2fa", help="remove an operator's passkeys and recovery codes (a lost key)"
+        )
+    )
+    reset.add_argument("email")
 
     commands.add_parser("settings", help="list every setting and its variable")
     database_flag(
@@ -224,4 +230,5 @@ HANDLERS = {
     ("operator", "add"): data.operator_add,
     ("operator", "list"): data.operator_list,
     ("operator", "remove"): data.operator_remove,
+    ("operator", "reset-2fa"): data.operator_reset_second_factor,
 }

@@ -145,3 +145,12 @@ async def operator_remove(settings: Settings, args: argparse.Namespace) -> None:
     async with opened_store(settings) as store:
         await operations.remove_operator(store, actor(), args.email)
     print(f"removed operator {args.email}")
+
+
+async def operator_reset_second_factor(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        removed = await operations.reset_second_factor(store, actor(), args.email)
+    print(
+        f"removed {removed} passkey(s) and every recovery code of {args.email} and ended their "
+        "sessions: they log in with their password and enrol a passkey again"
+    )

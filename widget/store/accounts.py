@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from widget.partners import Partner
+from widget.passkeys import Passkey
 from widget.store.backend import Backend, Connection, now
 from widget.store.types import AdminSession, Audit, AuditEntry
 
@@ -98,7 +99,8 @@ class Accounts:
     async def remove_operator(self, email: str, audit: Audit | None = None) -> bool:
         async with self.backend.transaction() as tx:
             removed = await tx.execute("DELETE FROM operators WHERE email = ?", email) > 0
-            await tx.execute("DELETE FROM admin_sessions WHERE operator = ?", email)
+            for table in ("admin_sessions", "operator_passkeys", "recovery_codes"):
+                await tx.execute(f"DELETE FROM {table} WHERE operator = ?", email)
             if removed:
                 await self._record(tx, audit)
         return removed
@@ -161,6 +163,93 @@ class Accounts:
             if ended:
                 await self._record(tx, audit, ended)
         return ended
+
+    # Passkeys and recovery codes -----------------------------------------------------------
+
+    async def passkeys(self, operator: str) -> list[Passkey]:
+        rows = await self._fetch(
+            "SELECT credential_id, operator, public_key, sign_count, name, created_at, "
+            "last_used FROM operator_passkeys WHERE operator = ? ORDER BY created_at, name",
+            operator,
+        )
+        return [
+            Passkey(c, o, bytes(k), int(n), name, at, used) for c, o, k, n, name, at, used in rows
+        ]
+
+    async def add_passkey(
+        self, key: Passkey, codes: list[str] | None = None, audit: Audit | None = None
+    ) -> None:
+        """Store a passkey; with `codes` (hashes), they replace the operator's recovery codes."""
+        async with self.backend.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO operator_passkeys (credential_id, operator, public_key, sign_count, "
+                "name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                key.credential_id, key.operator, key.public_key, key.sign_count, key.name,
+                key.created_at,
+            )  # fmt: skip
+            if codes is not None:
+                await self._replace_codes(tx, key.operator, codes)
+            await self._record(tx, audit)
+
+    async def replace_recovery_codes(
+        self, operator: str, codes: list[str], audit: Audit | None = None
+    ) -> None:
+        async with self.backend.transaction() as tx:
+            await self._replace_codes(tx, operator, codes)
+            await self._record(tx, audit)
+
+    async def _replace_codes(self, tx: Connection, operator: str, codes: list[str]) -> None:
+        await tx.execute("DELETE FROM recovery_codes WHERE operator = ?", operator)
+        stamp = now()
+        for code in codes:
+            await tx.execute(
+                "INSERT INTO recovery_codes (code_hash, operator, created_at) VALUES (?, ?, ?)",
+                code, operator, stamp,
+            )  # fmt: skip
+
+    async def recovery_codes_left(self, operator: str) -> int:
+        n = await self._value("SELECT count(*) FROM recovery_codes WHERE operator = ?", operator)
+        return int(n or 0)
+
+    async def use_recovery_code(self, operator: str, code: str, audit: Audit | None = None) -> bool:
+        """Spend a recovery code (its hash): True if it was the operator's and unused."""
+        async with self.backend.transaction() as tx:
+            used = await tx.execute(
+                "DELETE FROM recovery_codes WHERE operator = ? AND code_hash = ?", operator, code
+            )
+            if used:
+                await self._record(tx, audit)
+        return used > 0
+
+    async def passkey_used(self, credential_id: str, sign_count: int) -> None:
+        async with self.backend.transaction() as tx:
+            await tx.execute(
+                "UPDATE operator_passkeys SET sign_count = ?, last_used = ? "
+                "WHERE credential_id = ?",
+                sign_count, now(), credential_id,
+            )  # fmt: skip
+
+    async def remove_passkey(
+        self, operator: str, credential_id: str, audit: Audit | None = None
+    ) -> bool:
+        async with self.backend.transaction() as tx:
+            removed = await tx.execute(
+                "DELETE FROM operator_passkeys WHERE operator = ? AND credential_id = ?",
+                operator, credential_id,
+            )  # fmt: skip
+            if removed:
+                await self._record(tx, audit)
+        return removed > 0
+
+    async def reset_second_factor(self, operator: str, audit: Audit | None = None) -> int:
+        """Remove an operator's passkeys and recovery codes and end their sessions: the
+        server's owner does this for an operator who lost every key. The passkeys removed."""
+        async with self.backend.transaction() as tx:
+            removed = await tx.execute("DELETE FROM operator_passkeys WHERE operator = ?", operator)
+            await tx.execute("DELETE FROM recovery_codes WHERE operator = ?", operator)
+            await tx.execute("DELETE FROM admin_sessions WHERE operator = ?", operator)
+            await self._record(tx, audit, removed)
+        return removed
 
     async def audit(self, actor: str, action: str, campaign: str | None, detail: str) -> None:
         """Record who did what, for an action that changes nothing stored (an export, a

@@ -139,6 +139,24 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX admin_sessions_operator ON admin_sessions (operator);
     """,
+    """
+    CREATE TABLE operator_passkeys (
+        credential_id TEXT COLLATE "C" PRIMARY KEY,
+        operator TEXT NOT NULL,
+        public_key BYTEA NOT NULL,
+        sign_count BIGINT NOT NULL,
+        name TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        last_used TEXT COLLATE "C"
+    );
+    CREATE INDEX operator_passkeys_operator ON operator_passkeys (operator);
+    CREATE TABLE recovery_codes (
+        code_hash TEXT COLLATE "C" PRIMARY KEY,
+        operator TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL
+    );
+    CREATE INDEX recovery_codes_operator ON recovery_codes (operator);
+    """,
 )
 
 

@@ -158,6 +158,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX admin_sessions_operator ON admin_sessions (operator);
     """,
+    # Operators' passkeys (public keys only) and the hashes of their one-time recovery codes.
+    """
+    CREATE TABLE operator_passkeys (
+        credential_id TEXT PRIMARY KEY,
+        operator TEXT NOT NULL,
+        public_key BLOB NOT NULL,
+        sign_count INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_used TEXT
+    );
+    CREATE INDEX operator_passkeys_operator ON operator_passkeys (operator);
+    CREATE TABLE recovery_codes (
+        code_hash TEXT PRIMARY KEY,
+        operator TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX recovery_codes_operator ON recovery_codes (operator);
+    """,
 )
 
 

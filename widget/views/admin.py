@@ -6,6 +6,7 @@ post; one handler per method."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from widget import (
     exports,
     logins,
     operations,
+    passkeys,
     security,
     urls,
 )  # fmt: skip
@@ -33,12 +35,15 @@ from widget.urls import URLs
 from widget.views.guards import campaign_or_404, parse_form
 
 ADMIN = URLs()
+PENDING_COOKIE = "pw_pending"  # a right password, waiting for the passkey
 WRONG_PASSWORD = "That is not the right password."  # noqa: S105 - a message, not a password
 LOGIN_FAILED = "That email and password do not match an operator account."
 # What every operator sees on the admin's front page: the latest acts that could hurt signers.
 DANGEROUS_ACTIONS = (
     "export", "partner.link", "signer.delete", "invalidate", "purge", "partner.save",
     "operator.add", "operator.password", "operator.remove", "session.end", "forget-domains",
+    "operator.reset-2fa", "operator.passkey-add", "operator.passkey-remove",
+    "operator.recovery-codes", "operator.recovery-code",
 )  # fmt: skip
 TEXT_FIELDS = (
     "organisation", "title", "tagline", "target", "call_to_action", "privacy_notice",
@@ -66,9 +71,9 @@ def page(
     return HTMLResponse(html, status, headers=every)
 
 
-async def guarded_post(request: Request) -> tuple[str, dict[str, str]]:
+async def guarded_post(request: Request, enrolling: bool = False) -> tuple[str, dict[str, str]]:
     """For every admin form post: a logged-in operator, our own origin, a valid CSRF token."""
-    who = auth.require_operator(request)
+    who = auth.require_operator(request, enrolling)
     service = service_of(request)
     if not security.origin_allowed(request, service.settings.public_url):
         raise HTTPException(403, "Form posts from other sites are refused.")
@@ -164,14 +169,37 @@ async def login(request: Request) -> Response:
             request, "admin/login.html", 429, headers={"Retry-After": str(max(wait, 1))},
             next=next_path, email=email, error=refused,
         )  # fmt: skip
+    keys = await service.store.passkeys(email)
+    if keys:  # the password was right; now the passkey
+        return passkey_step(request, email, next_path)
+    return await logged_in(request, email, next_path)
+
+
+async def logged_in(request: Request, email: str, next_path: str) -> Response:
+    """Start the operator's session and send them on."""
+    service = service_of(request)
     response = RedirectResponse(next_path, 303)
-    settings = service.settings
-    await auth.log_in(service.store, request, response, email, settings.admin_session_hours * 3600)
+    hours = service.settings.admin_session_hours
+    await auth.log_in(service.store, request, response, email, hours * 3600)
+    response.delete_cookie(PENDING_COOKIE, path=urls.ADMIN_LOGIN)
+    return response
+
+
+def passkey_step(request: Request, email: str, next_path: str) -> Response:
+    """After the right password of an operator with a passkey: the passkey's page, with the
+    ceremony's challenge in a cookie signed for this operator (five minutes)."""
+    service = service_of(request)
+    challenge = secrets.token_bytes(32)
+    pending = service.ceremonies.seal("login", email, challenge)
+    response = RedirectResponse(URLs().login_passkey(next_path), 303)
+    response.set_cookie(PENDING_COOKIE, pending, max_age=passkeys.CEREMONY_SECONDS,
+                        path=urls.ADMIN_LOGIN, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")  # fmt: skip
     return response
 
 
 async def logout(request: Request) -> Response:
-    await guarded_post(request)
+    await guarded_post(request, enrolling=True)
     response = RedirectResponse(urls.ADMIN_LOGIN, 303)
     await auth.log_out(service_of(request).store, request, response)
     return response
