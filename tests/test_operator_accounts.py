@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import BASE, make_settings
+from tests.test_abuse import REDIS_URL, redis_db  # noqa: F401 - a fixture
 from tests.test_admin import CSRF_RE, PASSWORD, add_operator
 from widget import auth, logins, operations, operators, sealing
 from widget.app import create_app
@@ -254,3 +255,41 @@ async def test_renaming_a_partner_needs_no_password_but_a_new_key_does(app_at):
         rekeyed = await form_post(browser, "/admin/partners", {**form, "public_key": key})
         assert 'name="confirm_password"' in rekeyed.text
         assert (await store.partners())[0].public_key == ""
+
+
+async def test_login_waits_are_shared_through_redis_and_survive_its_outage(
+    database,
+    redis_db,  # noqa: F811 - the fixture
+    caplog,
+):
+    # Two instances on one database and one Redis, as behind a load balancer.
+    shared = {"rate_limit_storage": REDIS_URL}
+    first, second = (create_app(make_settings(database, **shared)) for _ in range(2))
+    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+        await first.state.service.store.save_operator(
+            "op@example.org", operators.hash_password(PASSWORD)
+        )
+
+        def at(app, address):
+            transport = httpx.ASGITransport(app=app, client=(address, 1234))
+            return httpx.AsyncClient(transport=transport, base_url=BASE)
+
+        async with at(first, "203.0.113.5") as one, at(second, "203.0.113.5") as other:
+            for _ in range(5):
+                assert (await log_in(one, password="wrong password!!")).status_code == 401
+            assert (await log_in(other)).status_code == 429  # the other instance knows
+    stored = b" ".join(redis_db.keys("*"))
+    assert b"login" in stored and b"203.0.113" not in stored and b"op@example" not in stored
+
+    # Redis down: the waits go on in memory rather than lapse.
+    async with contextlib.AsyncExitStack() as stack:
+        app = create_app(make_settings(database, rate_limit_storage="redis://127.0.0.1:1/0"))
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.77", 1234))
+        guesser = await stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url=BASE)
+        )
+        for _ in range(5):
+            assert (await log_in(guesser, password="wrong password!!")).status_code == 401
+        assert (await log_in(guesser)).status_code == 429
+    assert "login-limit storage unavailable, counting in memory" in caplog.text
