@@ -49,6 +49,22 @@ async def test_sqlite_runs_in_wal_mode(store, database):
     assert database.rows("PRAGMA journal_mode") == [("wal",)]
 
 
+@pytest.mark.sqlite_only(reason="the WAL file is SQLite's")
+async def test_the_wal_is_cut_back_after_each_checkpoint(store, database, tmp_path):
+    for backend_db in (store.backend.reader, store.backend.writer):
+        async with backend_db.execute("PRAGMA journal_size_limit") as cursor:
+            assert (await cursor.fetchone())[0] == sqlite.WAL_SIZE_LIMIT
+    # Many writes, a checkpoint, and the next write: the WAL file is cut back to the limit.
+    sealed = sealed_signature(signer(1), load_file(resource("campaigns") / "belarus.toml"))
+    for n in range(3000):
+        await store.add_signature(replace(sealed, email_key=n.to_bytes(32, "big")))
+    wal = database.path.with_name(database.path.name + "-wal")
+    assert wal.stat().st_size > sqlite.WAL_SIZE_LIMIT
+    await store.backend.writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    await store.add_signature(replace(sealed, email_key=b"next".ljust(32, b"-")))
+    assert wal.stat().st_size <= sqlite.WAL_SIZE_LIMIT
+
+
 async def test_instances_starting_together_migrate_once_and_count_exactly(database):
     """Several instances open one empty database at the same moment, then sign at once,
     the same addresses included: each migration runs once and every count is exact (every

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect
 from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -142,7 +143,11 @@ def create_app(settings: Settings) -> Starlette:
             *host_guard(settings),
             *(Middleware(fast, service=service, path=path) for path, fast in fast_paths()),
             Middleware(SecurityHeaders),
-            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimit,
+                max_bytes=settings.max_body_bytes,
+                timeout=settings.body_timeout_seconds,
+            ),
             Middleware(
                 auth.AdminSessions,
                 store=store,
@@ -156,6 +161,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={
             HTTPException: errors.http_error,
             StoreError: errors.store_error,
+            ClientDisconnect: errors.client_gone,
             auth.LoginRequired: lambda request, exc: auth.login_redirect(request),
             auth.ConfirmRequired: admin.confirm_page,
             auth.EnrolRequired: lambda request, exc: RedirectResponse(urls.ADMIN_PASSKEYS, 303),

@@ -34,9 +34,16 @@ def negotiate(requested: str | None, accept_language: str | None, default: str) 
     return default
 
 
+# Only this much of Accept-Language is read, and only this many of its languages: a browser
+# sends a few dozen bytes, and a huge header must not cost time to parse.
+ACCEPT_LANGUAGE_PREFIX = 256
+ACCEPT_LANGUAGE_ENTRIES = 16
+
+
 def _accepted(header: str) -> list[str]:
     weighted = []
-    for position, part in enumerate(header.split(",")):
+    parts = header[:ACCEPT_LANGUAGE_PREFIX].split(",", ACCEPT_LANGUAGE_ENTRIES)
+    for position, part in enumerate(parts[:ACCEPT_LANGUAGE_ENTRIES]):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
         if params.strip().startswith("q="):

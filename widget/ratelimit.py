@@ -34,6 +34,7 @@ REDIS_SCHEMES = {"redis", "rediss"}
 KEY_PREFIX = "petition-widget"
 SALT_CONTEXT = "ratelimit:"
 WARN_EVERY_SECONDS = 60.0
+REDIS_SECONDS = 0.25
 
 FROM_CLIENT = N_(
     "Too many signatures from your network right now. Please wait a few minutes and try again."
@@ -158,7 +159,12 @@ def limit_storage(storage_uri: str) -> tuple[Any, Any]:
         import redis.asyncio  # only needed, and only installed, for several instances
 
         # Our own pool, so that close() can release its connections.
-        pool = redis.asyncio.ConnectionPool.from_url(storage_uri)
+        # A stalled Redis must not stall signing: every call gives up well under a second
+        # (redis-py's own default is 10 s, or none at all before redis-py 8), and the limits
+        # fail open (signing) or fall back to memory (logins).
+        pool = redis.asyncio.ConnectionPool.from_url(
+            storage_uri, socket_timeout=REDIS_SECONDS, socket_connect_timeout=REDIS_SECONDS
+        )
         options.update(implementation="redispy", connection_pool=pool, key_prefix=KEY_PREFIX)
     try:
         return storage_from_string("async+" + storage_uri, **options), pool

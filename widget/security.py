@@ -3,18 +3,20 @@ the request body limit."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from widget import origins
 from widget.campaigns import ANY_ORIGIN
 
 TOO_LARGE = "Request body too large."
+TOO_SLOW = "The request's body took too long to arrive."
 
 
 def content_security_policy(
@@ -134,11 +136,13 @@ def _host_name(host: bytes) -> bytes:
 
 
 class BodyLimit:
-    """Answers 413 to a request body over `max_bytes`, whether declared or streamed."""
+    """Answers 413 to a request body over `max_bytes`, whether declared or streamed, and 408
+    to one that has not all arrived `timeout` seconds after the request began."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 20.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -149,16 +153,34 @@ class BodyLimit:
                 await _too_large(send)
                 return
         received = 0
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        complete = False
 
         async def limited_receive() -> Message:
-            # A streamed body has no length up front: count it as it arrives. The exception
-            # reaches Starlette's exception middleware as an ordinary 413.
-            nonlocal received
-            message = await receive()
+            # A streamed body has no length up front: count it as it arrives. The exceptions
+            # reach Starlette's exception middleware as an ordinary 413 or 408. Once the body
+            # is in, waiting for the client to go away (as streamed exports do) has no limit.
+            nonlocal received, complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise HTTPException(408, TOO_SLOW, {"Connection": "close"}) from None
+            except asyncio.CancelledError:
+                # The server is stopping and its graceful time is over while this client was
+                # still sending: the request ends as if the client had gone (one log line),
+                # rather than as a traceback. Nothing had been done with it yet.
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                raise ClientDisconnect from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise HTTPException(413, TOO_LARGE)
+                complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, limited_receive, send)

@@ -131,6 +131,31 @@ class Settings:
         "redis://HOST:PORT/DB when several instances share one database.",
     )
 
+    header_timeout_seconds: float = _setting(
+        10.0,
+        "A client must send a request's headers within this many seconds of connecting (or "
+        "of the request's first byte on a kept-alive connection), or it gets 408 and is "
+        "disconnected: slow clients cannot hold connections open.",
+    )
+    body_timeout_seconds: float = _setting(
+        20.0, "A request's body must arrive within this many seconds, or it gets 408."
+    )
+    max_header_bytes: int = _setting(
+        16 * 1024, "Largest request headers accepted, in bytes (431 beyond)."
+    )
+    keep_alive_seconds: int = _setting(
+        5, "An idle kept-alive connection is closed after this many seconds."
+    )
+    max_connections: int = _setting(
+        500,
+        "Connections and requests served at once; beyond, new ones get 503 at once. Keep it "
+        "under the process's file limit (ulimit -n).",
+    )
+    graceful_shutdown_seconds: int = _setting(
+        10,
+        "On SIGTERM, requests in progress get this many seconds to finish; then the process "
+        "exits, whatever slow clients are still connected.",
+    )
     admin_idle_minutes: int = _setting(
         60, "An operator's session ends after this many minutes without a request."
     )
@@ -172,13 +197,17 @@ class Settings:
         than at the first request that needs it."""
         for name in (
             "token_max_age", "max_body_bytes", "db_pool_size", "admin_idle_minutes",
-            "admin_session_hours", "admin_confirm_minutes",
+            "admin_session_hours", "admin_confirm_minutes", "max_header_bytes",
+            "keep_alive_seconds", "max_connections", "graceful_shutdown_seconds",
         ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be at least 1")
         for name in ("min_fill_seconds", "counter_cache_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must not be negative")
+        for name in ("header_timeout_seconds", "body_timeout_seconds"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be more than 0")
         settings = self
         if self.public_url:
             from widget import origins

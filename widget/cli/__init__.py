@@ -185,15 +185,9 @@ def serve(settings: Settings) -> None:
             "(https://petitions.example.org), or serve on 127.0.0.1 behind a proxy."
         )
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=settings.access_log,
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
-        server_header=False,
-    )
+    from widget.server import uvicorn_options
+
+    uvicorn.run(create_app(settings), **uvicorn_options(settings))
 
 
 def is_loopback(host: str) -> bool:

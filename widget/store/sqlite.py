@@ -25,6 +25,7 @@ from widget.store.types import StoreError
 
 SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")  # never OFF: an acknowledged signature must stay
 BUSY_SECONDS = 10.0
+WAL_SIZE_LIMIT = 1024 * 1024
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -235,6 +236,9 @@ class SQLiteBackend(Backend):
         await db.execute(f"PRAGMA synchronous = {self.synchronous}")
         # Deleted and purged personal data is overwritten, not left in free pages.
         await db.execute("PRAGMA secure_delete = ON")
+        # After each checkpoint (SQLite's own, every 1,000 pages) the WAL file is cut back to
+        # this size, so it never holds on to more disk than a moment's writes need.
+        await db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         return db
 
     async def open(self) -> None:

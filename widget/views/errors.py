@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
@@ -12,6 +13,7 @@ from widget import i18n
 from widget.i18n import N_
 from widget.service import service_of
 
+log = logging.getLogger(__name__)
 UNAVAILABLE = N_("The petition is not available just now. Please try again in a moment.")
 
 
@@ -44,3 +46,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def store_error(request: Request, exc: Exception) -> Response:
     """The database did not answer a request that needed it: "try again", never a 500."""
     return await http_error(request, HTTPException(503, UNAVAILABLE, {"Retry-After": "5"}))
+
+
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """A client that went away before its request's body arrived: one line, not a traceback
+    at ERROR (there is no one left to answer)."""
+    log.info("client went away before sending its request body (%s %s)", request.method,
+             request.url.path)  # fmt: skip
+    return Response(status_code=400)
