@@ -104,8 +104,9 @@ def create_app(settings: Settings) -> Starlette:
     """The ASGI app for these settings. Nothing is opened until the lifespan starts."""
     settings = settings.resolve()
     store = open_store(
-        settings.database, settings.sqlite_synchronous, pool_size=settings.db_pool_size
-    )
+        settings.database, settings.sqlite_synchronous, pool_size=settings.db_pool_size,
+        timeout=settings.db_timeout_seconds,
+    )  # fmt: skip
     counter = Counter(store.counts, settings.counter_cache_seconds)
     store.listeners.append(counter.note)
 

@@ -64,6 +64,13 @@ class Settings:
         "others read). N instances open up to N times this; keep it under the server's "
         "max_connections.",
     )
+    db_timeout_seconds: float = _setting(
+        10.0,
+        "The longest any wait on the database may take: connecting, a connection from the "
+        "pool, each statement, a signing batch as a whole (SQLite: waiting for another "
+        "process's lock). Past it the reader is told to try again. A command that purges or "
+        "invalidates a very large campaign may need more.",
+    )
     sqlite_synchronous: str = _setting(
         "FULL",
         "SQLite's synchronous mode: FULL (an acknowledged signature survives a power cut) or "
@@ -205,7 +212,7 @@ class Settings:
         for name in ("min_fill_seconds", "counter_cache_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must not be negative")
-        for name in ("header_timeout_seconds", "body_timeout_seconds"):
+        for name in ("header_timeout_seconds", "body_timeout_seconds", "db_timeout_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be more than 0")
         settings = self

@@ -30,7 +30,9 @@ def database_flag(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 @contextlib.asynccontextmanager
 async def opened_store(settings: Settings) -> AsyncIterator[Store]:
-    store = open_store(settings.database, pool_size=settings.db_pool_size)
+    store = open_store(
+        settings.database, pool_size=settings.db_pool_size, timeout=settings.db_timeout_seconds
+    )
     await store.open()
     try:
         yield store

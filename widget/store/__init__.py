@@ -21,15 +21,18 @@ __all__ = [
 ]  # fmt: skip
 
 
-def open_store(database: str, synchronous: str = "FULL", pool_size: int = 5) -> Store:
+def open_store(
+    database: str, synchronous: str = "FULL", pool_size: int = 5, timeout: float = 10.0
+) -> Store:
     """The backend for a database setting: postgresql://… or postgres://… is PostgreSQL (with
-    `pool_size` connections at most); a path or sqlite:///path is SQLite."""
+    `pool_size` connections at most); a path or sqlite:///path is SQLite. `timeout` bounds
+    every wait on the database, in seconds."""
     from widget.settings import database_file, is_postgres
 
     if is_postgres(database):
         from widget.store.postgres import PostgresStore
 
-        return PostgresStore(database, pool_size=pool_size)
+        return PostgresStore(database, pool_size=pool_size, timeout=timeout)
     from widget.store.sqlite import SQLiteStore
 
-    return SQLiteStore(str(database_file(database)), synchronous=synchronous)
+    return SQLiteStore(str(database_file(database)), synchronous=synchronous, timeout=timeout)

@@ -29,9 +29,12 @@ SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 MIGRATION_LOCK = 0x7057
 PING_SECONDS = 2.0
 CLOSE_SECONDS = 10.0
-# A batch stuck longer than this (behind a VACUUM FULL, say) fails, and its readers are told
-# to try again. Nothing else has a time limit: a purge of a large campaign may take minutes.
-BATCH_SECONDS = 30.0
+# Every wait on the database is bounded (PETITION_WIDGET_DB_TIMEOUT_SECONDS): connecting, taking
+# a connection from the pool, each statement (COMMIT and the pool's reset included), giving it
+# back, and a signing batch as a whole. A frozen or unreachable server then costs a request at
+# most that long, and the reader is told to try again. A purge of a very large campaign from
+# the command line may need a longer limit.
+DEFAULT_TIMEOUT = 10.0
 
 # Why shards. With one count per campaign, every commit that adds a signature must update that
 # one row, and PostgreSQL holds the row's lock until the transaction commits: the instances'
@@ -200,7 +203,7 @@ def numbered(sql: str) -> str:
 
 
 class _Postgres(Connection):
-    def __init__(self, db: Any) -> None:  # an asyncpg connection or pool
+    def __init__(self, db: Any) -> None:  # an asyncpg connection, its statements time-limited
         self.db = db
 
     async def execute(self, sql: str, *params: Any) -> int:
@@ -243,7 +246,8 @@ class PostgresBackend(Backend):
     random_key = "uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid())"
     for_update = " FOR UPDATE"
 
-    def __init__(self, url: str, pool_size: int = 5) -> None:
+    def __init__(self, url: str, pool_size: int = 5, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
         if pool_size < 1:
             raise SettingsError(f"{ENV_PREFIX}DB_POOL_SIZE: must be at least 1")
         self.dsn, self.schema = parse_url(url)
@@ -264,8 +268,12 @@ class PostgresBackend(Backend):
         try:
             self._pool = await asyncpg.create_pool(
                 self.dsn,
-                min_size=1,
+                # No floor to keep: asyncpg would retry it in the background through an outage
+                # and log a traceback for each try. Connections open as requests need them.
+                min_size=0,
                 max_size=self.pool_size,
+                timeout=self.timeout,  # connecting
+                command_timeout=self.timeout,  # each statement, COMMIT and resets included
                 server_settings={
                     "search_path": self.schema, "application_name": "petition-widget",
                 },
@@ -296,12 +304,22 @@ class PostgresBackend(Backend):
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
-        yield _Postgres(self.pool)
+        async with self._acquired() as db:
+            yield _Postgres(db)
+
+    @contextlib.asynccontextmanager
+    async def _acquired(self) -> AsyncIterator[Any]:
+        """A connection from the pool within the time limit (given back within it too)."""
+        try:
+            async with self.pool.acquire(timeout=self.timeout) as db:
+                yield db
+        except _ERRORS as exc:
+            raise StoreError("the database does not answer") from exc
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         try:
-            async with self.pool.acquire() as db, db.transaction():
+            async with self._acquired() as db, db.transaction():
                 yield _Postgres(db)
         except _ERRORS as exc:
             raise StoreError("the transaction failed") from exc
@@ -313,10 +331,11 @@ class PostgresBackend(Backend):
         columns = [list(c) for c in zip(*(signature_row(s) for s in batch), strict=True)]
         slugs = sorted(counted)  # every batch locks count rows in the same order: no deadlock
         try:
-            await self.pool.fetchval(
-                _INSERT_BATCH, *columns, shard, slugs, [counted[s] for s in slugs],
-                timeout=BATCH_SECONDS,
-            )  # fmt: skip
+            # The batch as a whole, waits for a connection included, within the limit.
+            async with asyncio.timeout(self.timeout), self._acquired() as db:
+                await db.fetchval(
+                    _INSERT_BATCH, *columns, shard, slugs, [counted[s] for s in slugs]
+                )
         except _ERRORS as exc:
             raise StoreError("the batch was not stored") from exc
 
@@ -353,7 +372,7 @@ class PostgresBackend(Backend):
 class PostgresStore(Store):
     """The gateway on a PostgreSQL schema."""
 
-    def __init__(self, url: str, pool_size: int = 5) -> None:
-        self.postgres = PostgresBackend(url, pool_size)
+    def __init__(self, url: str, pool_size: int = 5, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.postgres = PostgresBackend(url, pool_size, timeout)
         super().__init__(self.postgres, "postgres")
         self.schema = self.postgres.schema

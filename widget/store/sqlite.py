@@ -218,7 +218,10 @@ class _SQLite(Connection):
 class SQLiteBackend(Backend):
     random_key = "randomblob(32)"
 
-    def __init__(self, path: str, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str, synchronous: str = "FULL", timeout: float = BUSY_SECONDS) -> None:
+        # How long a statement waits for another process's lock (a command beside the
+        # service) before it fails and the reader is told to try again.
+        self.timeout = timeout
         if synchronous.upper() not in SYNCHRONOUS:
             raise SettingsError(
                 f"PETITION_WIDGET_SQLITE_SYNCHRONOUS: must be one of {', '.join(SYNCHRONOUS)}"
@@ -231,7 +234,7 @@ class SQLiteBackend(Backend):
 
     async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(self.path, isolation_level=None)
-        await db.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+        await db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute(f"PRAGMA synchronous = {self.synchronous}")
         # Deleted and purged personal data is overwritten, not left in free pages.
@@ -297,7 +300,7 @@ class SQLiteBackend(Backend):
         locked where SQLite's busy handler will not wait (it refuses when waiting could
         deadlock), so this tries again for as long as the busy timeout."""
         assert self.writer is not None
-        deadline = time.monotonic() + BUSY_SECONDS
+        deadline = time.monotonic() + self.timeout
         delay = 0.01
         while True:
             try:
@@ -350,8 +353,8 @@ class SQLiteBackend(Backend):
 class SQLiteStore(Store):
     """The gateway on a SQLite file."""
 
-    def __init__(self, path: str, synchronous: str = "FULL") -> None:
-        self.sqlite = SQLiteBackend(path, synchronous)
+    def __init__(self, path: str, synchronous: str = "FULL", timeout: float = BUSY_SECONDS) -> None:
+        self.sqlite = SQLiteBackend(path, synchronous, timeout)
         super().__init__(self.sqlite, "sqlite")
         self.path = path
 
