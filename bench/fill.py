@@ -26,7 +26,7 @@ def _stamp(epoch: int) -> str:
 async def fill(database: Path, count: int) -> None:
     """Add `count` signatures to the campaign, through the store's own writer."""
     started = time.monotonic()
-    settings = Settings(database=str(database)).with_secret()
+    settings = Settings(database=str(database)).resolve()
     sealer = sealing.Sealer(sealing.operator_public_key(settings.public_key, settings))
     store = open_store(str(database), synchronous="NORMAL")  # a fill need not survive a power cut
     await store.open()

@@ -132,7 +132,7 @@ def test_secret_key_is_generated_once_owner_only_in_a_folder_of_its_own(tmp_path
     assert stat.S_IMODE(os.stat(settings.secret_file.parent).st_mode) == 0o700
     assert len(first) >= 32
     assert load_or_create_secret(settings) == first
-    assert settings.with_secret().secret_key == first
+    assert settings.resolve().secret_key == first
     elsewhere = Settings(database=settings.database, keys_dir=str(tmp_path / "vault"))
     assert elsewhere.secret_file == tmp_path / "vault" / "secret-key"
 
@@ -144,7 +144,7 @@ def test_an_older_install_keeps_its_secret_key_beside_the_database(tmp_path):
     legacy.write_text("an-older-install-key-" + "y" * 30 + "\n")
     settings = Settings(database=str(database))
     assert settings.secret_file == legacy
-    assert settings.with_secret().secret_key == "an-older-install-key-" + "y" * 30
+    assert settings.resolve().secret_key == "an-older-install-key-" + "y" * 30
     assert not (tmp_path / "petition-widget.keys").exists()  # no second key made
 
 
@@ -153,7 +153,7 @@ def test_secret_key_from_the_environment_is_used_and_no_file_written(tmp_path):
         "PETITION_WIDGET_DATABASE": str(tmp_path / "p.db"),
         "PETITION_WIDGET_SECRET_KEY": "from-the-environment-" + "x" * 30,
     }
-    settings = Settings.load(env).with_secret()
+    settings = Settings.load(env).resolve()
     assert settings.secret_key.startswith("from-the-environment-")
     assert not settings.secret_file.exists()
 
@@ -162,9 +162,9 @@ def test_postgres_needs_the_secret_key_given_not_made():
     # A key made by each instance would let one address sign once per instance.
     settings = Settings(database="postgresql://db.example/petitions?schema=pw")
     with pytest.raises(SettingsError, match="PETITION_WIDGET_SECRET_KEY: required with"):
-        settings.with_secret()
+        settings.resolve()
     given = Settings(database=settings.database, secret_key="k" * 40)
-    assert given.with_secret().secret_key == "k" * 40
+    assert given.resolve().secret_key == "k" * 40
 
 
 def test_empty_secret_file_is_refused(tmp_path):
@@ -172,7 +172,7 @@ def test_empty_secret_file_is_refused(tmp_path):
     settings.secret_file.parent.mkdir()
     settings.secret_file.write_text("\n")
     with pytest.raises(SettingsError, match="too short"):
-        settings.with_secret()
+        settings.resolve()
 
 
 def test_every_setting_is_documented_in_the_readme():

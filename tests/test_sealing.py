@@ -260,7 +260,7 @@ def test_the_domain_key_must_be_long_and_not_the_secret_key(tmp_path):
     from widget.settings import SettingsError
 
     with pytest.raises(SettingsError, match="DOMAIN_KEY: at least 32"):
-        Settings(database=str(tmp_path / "p.db"), domain_key="short").with_secret()
+        Settings(database=str(tmp_path / "p.db"), domain_key="short").resolve()
     with pytest.raises(SettingsError, match="DOMAIN_KEY: must differ"):
         Settings(database=str(tmp_path / "p.db"), secret_key=TEST_SECRET,
-                 domain_key=TEST_SECRET).with_secret()  # fmt: skip
+                 domain_key=TEST_SECRET).resolve()  # fmt: skip

@@ -233,9 +233,9 @@ class Settings:
         from widget.ratelimit import parse_limits
 
         parse_limits(self.rate_limits)
-        return settings.with_secret()
+        return settings._with_secret()
 
-    def with_secret(self) -> Settings:
+    def _with_secret(self) -> Settings:
         """These settings with secret_key filled in from the key file, made on first run."""
         if self.domain_key is not None and len(self.domain_key) < 32:
             raise SettingsError(f"{ENV_PREFIX}DOMAIN_KEY: at least 32 characters")
