@@ -29,7 +29,7 @@ from widget.settings import Settings
 from widget.signing import Tokens
 from widget.store import Store, StoreError, open_store
 from widget.templating import Templates
-from widget.views import admin, admin_passkeys, api, demo, embed, errors
+from widget.views import admin, admin_login, admin_passkeys, api, demo, embed, errors
 from widget.views import admin_records as records
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,9 @@ def routes() -> list[Route | Mount]:
         Route(urls.API_CAMPAIGN, api.campaign, name="api_campaign"),  # and a fast path
         Route(urls.PARTNER_EXPORT, records.partner_export, name="partner_export"),
         Route(urls.ADMIN, admin.home, name="admin"),
-        Route(urls.ADMIN_LOGIN, admin.login_form, methods=["GET"]),
-        Route(urls.ADMIN_LOGIN, admin.login, methods=["POST"]),
-        Route(urls.ADMIN_LOGOUT, admin.logout, methods=["POST"]),
+        Route(urls.ADMIN_LOGIN, admin_login.login_form, methods=["GET"]),
+        Route(urls.ADMIN_LOGIN, admin_login.login, methods=["POST"]),
+        Route(urls.ADMIN_LOGOUT, admin_login.logout, methods=["POST"]),
         Route(urls.ADMIN_LOGIN_PASSKEY, admin_passkeys.login_form, methods=["GET"]),
         Route(urls.ADMIN_LOGIN_PASSKEY, admin_passkeys.login, methods=["POST"]),
         Route(urls.ADMIN_PASSKEYS, admin_passkeys.listing, methods=["GET"]),
@@ -78,8 +78,8 @@ def routes() -> list[Route | Mount]:
         Route(urls.ADMIN_SIGNERS, records.signers, methods=["GET"]),
         Route(urls.ADMIN_SIGNERS, records.signer_delete, methods=["POST"]),
         Route(urls.ADMIN_AUDIT, records.audit_log),
-        Route(urls.ADMIN_SESSIONS, admin.sessions, methods=["GET"]),
-        Route(urls.ADMIN_SESSIONS, admin.session_end, methods=["POST"]),
+        Route(urls.ADMIN_SESSIONS, admin_login.sessions, methods=["GET"]),
+        Route(urls.ADMIN_SESSIONS, admin_login.session_end, methods=["POST"]),
         Mount(urls.STATIC, app=StaticFiles(directory=resource("static")), name="static"),
     ]
 

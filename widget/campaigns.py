@@ -339,25 +339,3 @@ def load_file(path: str | Path) -> Campaign:
     except tomllib.TOMLDecodeError as exc:
         raise CampaignError("file", f"{path} is not valid TOML: {exc}") from None
     return parse(data)
-
-
-# Settings whose values the audit log records; texts are named, not quoted.
-AUDITED_AS_VALUES = (
-    "status", "counter_offset", "goal", "language", "allowed_origins", "hold_for_review",
-)  # fmt: skip
-
-
-def describe_changes(old: Campaign | None, new: Campaign) -> str:
-    """What changed, for the audit log: values for settings, names for texts."""
-    if old is None:
-        return "created"
-    before, after = old.to_dict(), new.to_dict()
-    parts = []
-    for name in sorted(set(before) | set(after)):
-        if before.get(name) == after.get(name):
-            continue
-        if name in AUDITED_AS_VALUES:
-            parts.append(f"{name}: {before.get(name)!r} -> {after.get(name)!r}")
-        else:
-            parts.append(f"{name} (text)")
-    return "; ".join(parts) or "no change"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from widget import campaigns, operators, review, signing
+from widget import operators, review, signing
 from widget.campaigns import Campaign
 from widget.partners import Partner, PartnerLinks
 from widget.sealing import Sealer
@@ -46,10 +46,32 @@ async def partner(store: Store, code: str) -> Partner:
 # Campaigns and partners ---------------------------------------------------------------------
 
 
+# Settings whose values the audit log records; texts are named, not quoted.
+AUDITED_AS_VALUES = (
+    "status", "counter_offset", "goal", "language", "allowed_origins", "hold_for_review",
+)  # fmt: skip
+
+
+def describe_changes(old: Campaign | None, new: Campaign) -> str:
+    """What changed, for the audit log: values for settings, names for texts."""
+    if old is None:
+        return "created"
+    before, after = old.to_dict(), new.to_dict()
+    parts = []
+    for name in sorted(set(before) | set(after)):
+        if before.get(name) == after.get(name):
+            continue
+        if name in AUDITED_AS_VALUES:
+            parts.append(f"{name}: {before.get(name)!r} -> {after.get(name)!r}")
+        else:
+            parts.append(f"{name} (text)")
+    return "; ".join(parts) or "no change"
+
+
 async def save_campaign(store: Store, actor: str, new: Campaign) -> bool:
     """Create or update a campaign; True if created. The audit says what changed."""
     old = await find_campaign(store, new.slug)
-    detail = campaigns.describe_changes(old, new)
+    detail = describe_changes(old, new)
     return await store.save_campaign(new, Audit(actor, "campaign.save", new.slug, detail))
 
 

@@ -54,7 +54,7 @@ async def campaign_set(settings: Settings, args: argparse.Namespace) -> None:
         campaign = await operations.campaign(store, args.slug)
         new = campaigns.parse({**campaign.to_dict(), args.field: _toml_value(args.value)})
         await operations.save_campaign(store, actor(), new)
-    print(f"updated campaign {new.slug}: {campaigns.describe_changes(campaign, new)}")
+    print(f"updated campaign {new.slug}: {operations.describe_changes(campaign, new)}")
 
 
 def _toml_value(raw: str) -> Any:

@@ -1,12 +1,12 @@
-"""The operators' admin: logging in and out, and campaigns (list, create, edit, stats); the
-helpers every admin page shares. The records (exports, partners, signers, review, audit) are
-in views/admin_records.py. Every handler guards first: logged in, then CSRF on every form
-post; one handler per method."""
+"""The operators' admin: campaigns (list, create, edit, stats) and the helpers every admin page
+shares (the page, the guards, the fresh password for dangerous acts). Logging in and out and
+sessions are in views/admin_login.py, passkeys in views/admin_passkeys.py, the records
+(exports, partners, signers, review, audit) in views/admin_records.py. Every handler guards
+first: logged in, then CSRF on every form post; one handler per method."""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,22 +22,17 @@ from widget import (
     exports,
     logins,
     operations,
-    passkeys,
     security,
-    urls,
 )  # fmt: skip
 from widget.campaigns import Campaign, CampaignError
 from widget.countries import country_choices
 from widget.ratelimit import client_address
 from widget.service import Service, service_of
-from widget.store import Audit
 from widget.urls import URLs
 from widget.views.guards import campaign_or_404, parse_form
 
 ADMIN = URLs()
-PENDING_COOKIE = "pw_pending"  # a right password, waiting for the passkey
 WRONG_PASSWORD = "That is not the right password."  # noqa: S105 - a message, not a password
-LOGIN_FAILED = "That email and password do not match an operator account."
 # What every operator sees on the admin's front page: the latest acts that could hurt signers.
 DANGEROUS_ACTIONS = (
     "export", "partner.link", "signer.delete", "invalidate", "purge", "partner.save",
@@ -129,106 +124,6 @@ async def confirm_page(request: Request, exc: Exception) -> Response:
         request, "admin/confirm.html", 401 if exc.error else 200, error=exc.error,
         action=str(request.url.path), fields=auth.replayed_fields(exc.form),
     )  # fmt: skip
-
-
-# Logging in and out ---------------------------------------------------------------------------
-
-
-def _next_path(request: Request) -> str:
-    next_path = request.query_params.get("next", urls.ADMIN)
-    if not next_path.startswith(urls.ADMIN) or "//" in next_path:
-        return urls.ADMIN  # never a redirect to another site
-    return next_path
-
-
-async def login_form(request: Request) -> Response:
-    nonce, new = auth.login_nonce(request)
-    request.scope["pw.login_nonce"] = nonce
-    response = page(request, "admin/login.html", next=_next_path(request), error="", email="")
-    if new:
-        auth.set_login_cookie(response, nonce, request.url.scheme == "https")
-    return response
-
-
-async def login(request: Request) -> Response:
-    next_path = _next_path(request)
-    service = service_of(request)
-    if not security.origin_allowed(request, service.settings.public_url):
-        raise HTTPException(403, "Form posts from other sites are refused.")
-    form = await form_of(request)
-    auth.check_csrf(request, service.settings.secret, form.get("csrf"))
-    email = form.get("email", "").strip().lower()
-    refused = await _checked_password(request, email, form.get("password", ""))
-    if refused == WRONG_PASSWORD:
-        return page(
-            request, "admin/login.html", 401, next=next_path, email=email, error=LOGIN_FAILED
-        )
-    if refused:
-        wait = await service.logins.wait(email, client_address(request))
-        return page(
-            request, "admin/login.html", 429, headers={"Retry-After": str(max(wait, 1))},
-            next=next_path, email=email, error=refused,
-        )  # fmt: skip
-    keys = await service.store.passkeys(email)
-    if keys:  # the password was right; now the passkey
-        return passkey_step(request, email, next_path)
-    return await logged_in(request, email, next_path)
-
-
-async def logged_in(request: Request, email: str, next_path: str) -> Response:
-    """Start the operator's session and send them on."""
-    service = service_of(request)
-    response = RedirectResponse(next_path, 303)
-    hours = service.settings.admin_session_hours
-    await auth.log_in(service.store, request, response, email, hours * 3600)
-    response.delete_cookie(PENDING_COOKIE, path=urls.ADMIN_LOGIN)
-    return response
-
-
-def passkey_step(request: Request, email: str, next_path: str) -> Response:
-    """After the right password of an operator with a passkey: the passkey's page, with the
-    ceremony's challenge in a cookie signed for this operator (five minutes)."""
-    service = service_of(request)
-    challenge = secrets.token_bytes(32)
-    pending = service.ceremonies.seal("login", email, challenge)
-    response = RedirectResponse(URLs().login_passkey(next_path), 303)
-    response.set_cookie(PENDING_COOKIE, pending, max_age=passkeys.CEREMONY_SECONDS,
-                        path=urls.ADMIN_LOGIN, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")  # fmt: skip
-    return response
-
-
-async def logout(request: Request) -> Response:
-    await guarded_post(request, enrolling=True)
-    response = RedirectResponse(urls.ADMIN_LOGIN, 303)
-    await auth.log_out(service_of(request).store, request, response)
-    return response
-
-
-# Sessions -------------------------------------------------------------------------------------
-
-
-async def sessions(request: Request) -> Response:
-    auth.require_operator(request)
-    found = auth.current(request)
-    rows = await service_of(request).store.sessions()
-    return page(
-        request, "admin/sessions.html", sessions=rows, mine=found.session.id if found else "",
-        ended=request.query_params.get("ended"),
-    )  # fmt: skip
-
-
-async def session_end(request: Request) -> Response:
-    """End one session (any operator's), or every session of one operator."""
-    who, form = await guarded_post(request)
-    store = service_of(request).store
-    if form.get("operator"):
-        audit = Audit(who, "session.end", None, "{n} session(s) of " + form["operator"])
-        n = await store.end_sessions(operator=form["operator"], audit=audit)
-    else:
-        audit = Audit(who, "session.end", None, "{n} session(s)")
-        n = await store.end_sessions(session_id=form.get("session", ""), audit=audit)
-    return RedirectResponse(f"{urls.ADMIN_SESSIONS}?ended={n}", 303)
 
 
 # Campaigns ------------------------------------------------------------------------------------

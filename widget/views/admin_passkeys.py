@@ -16,15 +16,8 @@ from widget.passkeys import PasskeyError, RelyingParty
 from widget.ratelimit import client_address
 from widget.service import service_of
 from widget.store import Audit
-from widget.views.admin import (
-    PENDING_COOKIE,
-    _next_path,
-    confirmed,
-    form_of,
-    guarded_post,
-    logged_in,
-    page,
-)
+from widget.views.admin import confirmed, form_of, guarded_post, page
+from widget.views.admin_login import PENDING_COOKIE, _next_path, logged_in
 
 ENROL_COOKIE = "pw_enrol"  # the enrolment ceremony's challenge, signed for the operator
 
