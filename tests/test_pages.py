@@ -181,11 +181,17 @@ async def test_unknown_slug_is_a_404_page_and_a_json_404(client):
 async def test_demo_page_shows_the_snippet_and_uses_it(client):
     html = (await client.get("/")).text
     snippet = (
-        '&lt;script async src="http://testserver/embed.js" data-campaign="belarus" '
-        'data-partner="demo" data-lang="en"&gt;&lt;/script&gt;'
+        "&lt;a href=&#34;http://testserver/c/belarus?partner=demo&amp;amp;lang=en&#34; "
+        "data-campaign=&#34;belarus&#34; data-partner=&#34;demo&#34; data-lang=&#34;en&#34;&gt;"
+        "Sign the petition&lt;/a&gt;\n"
+        "&lt;script async src=&#34;http://testserver/embed.js&#34;&gt;&lt;/script&gt;"
     )
     assert snippet in html
-    assert '<script async src="/embed.js" data-campaign="belarus"' in html
+    assert (
+        '<a href="/c/belarus?partner=demo&amp;lang=en" data-campaign="belarus" '
+        'data-partner="demo" data-lang="en">Sign the petition</a>\n'
+        '<script async src="/embed.js"></script>'
+    ) in html
     assert "frame-src 'self'" in (await client.get("/")).headers["content-security-policy"]
 
 

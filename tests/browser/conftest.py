@@ -52,6 +52,7 @@ from playwright.sync_api import (
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.test_server import free_port
+from widget.resources import resource
 
 # Debian's chromium; CHROMIUM_PATH points elsewhere (and lets you check the skip).
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
@@ -198,6 +199,8 @@ def service(
 
 # --- the partner site -------------------------------------------------------------------------
 
+STYLE = "_style"  # how a variant is pasted: the script tag (default), or the link snippet
+
 # The snippet variants a partner page can carry; a test picks one with
 # @pytest.mark.parametrize("snippet", [...]) (the `snippet` fixture's default is "one").
 SNIPPETS: dict[str, list[dict[str, str]]] = {
@@ -208,6 +211,12 @@ SNIPPETS: dict[str, list[dict[str, str]]] = {
     ],
     "counter": [{"data-mode": "counter", "data-lang": "en"}],
     "fr": [{"data-partner": "demo", "data-lang": "fr"}],
+    # The snippet of today: a link, then the loader.
+    "link": [{"data-partner": "demo", "data-lang": "en", STYLE: "link"}],
+    # The same, where the CMS stripped the script: only the link is left.
+    "stripped": [{"data-partner": "demo", "data-lang": "en", STYLE: "stripped"}],
+    # Click-to-load, with the loader copied to the partner's own site (/embed.js there).
+    "click": [{"data-partner": "demo", "data-lang": "en", "data-load": "click", STYLE: "click"}],
 }
 
 # What a partner might do on its own page: listen for the widget's event. The page also keeps
@@ -274,15 +283,17 @@ class PartnerHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, render_partner_page(self.server.service_url, name))
         elif name == "foreign":
             self._send(HTTPStatus.OK, FOREIGN)
+        elif name == "embed.js":  # the loader, copied to the partner's own site
+            self._send(HTTPStatus.OK, resource("embed.js").read_text(), "text/javascript")
         elif name == "favicon.ico":
             self._send(HTTPStatus.NO_CONTENT, "")  # or chromium logs a 404 in the console
         else:
             self._send(HTTPStatus.NOT_FOUND, "not found")
 
-    def _send(self, status: HTTPStatus, text: str) -> None:
+    def _send(self, status: HTTPStatus, text: str, kind: str = "text/html") -> None:
         body = text.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", f"{kind}; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
@@ -295,11 +306,19 @@ class PartnerHandler(BaseHTTPRequestHandler):
 def render_partner_page(service_url: str, variant: str) -> str:
     tags = []
     for attributes in SNIPPETS[variant]:
-        extra = " ".join(f'{name}="{value}"' for name, value in attributes.items())
-        tags.append(
-            f'<section><script async src="{service_url}/embed.js" '
-            f'data-campaign="{CAMPAIGN}" {extra}></script></section>'
-        )
+        style = attributes.get(STYLE, "script")
+        extra = " ".join(f'{name}="{value}"' for name, value in attributes.items() if name != STYLE)
+        if style == "script":
+            tags.append(
+                f'<section><script async src="{service_url}/embed.js" '
+                f'data-campaign="{CAMPAIGN}" {extra}></script></section>'
+            )
+            continue
+        link = (f'<a href="{service_url}/c/{CAMPAIGN}?partner=demo&amp;lang=en" '
+                f'data-campaign="{CAMPAIGN}" {extra}>Sign the petition</a>')  # fmt: skip
+        loader = {"link": f"{service_url}/embed.js", "click": "/embed.js", "stripped": ""}[style]
+        script = f'<script async src="{loader}"></script>' if loader else ""
+        tags.append(f"<section>{link}\n{script}</section>")
     return PAGE.format(recorder=RECORDER, widgets="\n<p>Between the widgets.</p>\n".join(tags))
 
 

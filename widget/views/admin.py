@@ -28,6 +28,7 @@ from widget.campaigns import Campaign, CampaignError
 from widget.countries import country_choices
 from widget.ratelimit import client_address
 from widget.service import Service, service_of
+from widget.snippets import snippet
 from widget.urls import URLs
 from widget.views.guards import campaign_or_404, parse_form
 
@@ -227,6 +228,7 @@ async def campaign_page(
     return page(
         request, "admin/campaign.html", status, campaign=campaign, values=values or {},
         error=error, stats=stats, signatures=signatures, public=public, partners=partner_list,
+        snippet=snippet,
         chart=chart.per_day_svg(stats.per_day, f"Signatures per day: {campaign.title}"),
         country_names=dict(country_choices("en")), saved=request.query_params.get("saved"),
         link=link, kinds=exports.KINDS, notice=notice,

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from widget import i18n, security
 from widget.security import own_origin
 from widget.service import service_of
+from widget.snippets import snippet
 from widget.urls import URLs
 
 DEMO_CAMPAIGN = "belarus"
+DEMO_PARTNER = "demo"
 
 
 async def home(request: Request) -> Response:
@@ -24,6 +27,9 @@ async def home(request: Request) -> Response:
     html = service.templates.render(
         "demo.html", language, slug=DEMO_CAMPAIGN, public=public,
         found=await service.campaigns.get(DEMO_CAMPAIGN) is not None,
+        snippet=snippet(public, DEMO_CAMPAIGN, language, DEMO_PARTNER),
+        # snippet() escapes every value it puts in: its HTML is safe to put in the page.
+        live=Markup(snippet(URLs(), DEMO_CAMPAIGN, language, DEMO_PARTNER)),  # noqa: S704
     )  # fmt: skip
     csp = security.content_security_policy(frame_src="'self'")
     return HTMLResponse(html, headers={"Content-Security-Policy": csp})
