@@ -29,7 +29,7 @@ from widget.settings import Settings
 from widget.signing import Tokens
 from widget.store import Store, StoreError, open_store
 from widget.templating import Templates
-from widget.views import admin, admin_login, admin_passkeys, api, demo, embed, errors
+from widget.views import admin, admin_login, admin_passkeys, api, demo, embed, errors, oembed
 from widget.views import admin_records as records
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ def routes() -> list[Route | Mount]:
         Route(urls.HOSTED, embed.hosted, name="hosted"),
         Route(urls.EMBED, embed.embed, name="embed"),
         Route(urls.COUNTER, embed.counter_frame, name="counter"),
+        Route(urls.CARD, embed.card_frame, name="card"),
+        Route(urls.OEMBED, oembed.oembed, name="oembed"),
         Route(urls.SIGN, embed.sign, methods=["POST"], name="sign"),
         Route(urls.THANKS, embed.thanks, name="thanks"),
         Route(urls.API_CAMPAIGN, api.campaign, name="api_campaign"),  # and a fast path

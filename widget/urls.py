@@ -17,6 +17,8 @@ SIGN = "/c/{slug}/sign"
 THANKS = "/c/{slug}/thanks"
 API_CAMPAIGN = "/api/campaigns/{slug}"
 PARTNER_EXPORT = "/c/{slug}/partners/{code}/export.csv"
+OEMBED = "/oembed"
+CARD = "/c/{slug}/card"
 ADMIN = "/admin"
 ADMIN_LOGIN = "/admin/login"
 ADMIN_LOGOUT = "/admin/logout"
@@ -70,6 +72,12 @@ class URLs:
 
     def counter(self, slug: str, lang: str | None = None) -> str:
         return self.base + COUNTER.format(slug=slug) + _query(lang=lang)
+
+    def card(self, slug: str, lang: str | None = None, partner: str | None = None) -> str:
+        return self.base + CARD.format(slug=slug) + _query(partner=partner, lang=lang)
+
+    def oembed(self, url: str) -> str:
+        return self.base + OEMBED + _query(url=url, format="json")
 
     def sign(self, slug: str) -> str:
         return self.base + SIGN.format(slug=slug)

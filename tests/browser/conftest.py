@@ -283,6 +283,13 @@ class PartnerHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, render_partner_page(self.server.service_url, name))
         elif name == "foreign":
             self._send(HTTPStatus.OK, FOREIGN)
+        elif name == "oembed":  # the card as WordPress shows an oEmbed: sandboxed, with a secret
+            card = f"{self.server.service_url}/c/{CAMPAIGN}/card?lang=en#?secret=abc123"
+            frame = (
+                f'<iframe sandbox="allow-scripts" security="restricted" src="{card}" '
+                'width="600" height="280" title="Petition card" frameborder="0"></iframe>'
+            )
+            self._send(HTTPStatus.OK, PAGE.format(recorder=RECORDER, widgets=frame))
         elif name == "embed.js":  # the loader, copied to the partner's own site
             self._send(HTTPStatus.OK, resource("embed.js").read_text(), "text/javascript")
         elif name == "favicon.ico":

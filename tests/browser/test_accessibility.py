@@ -34,6 +34,9 @@ def test_axe_finds_nothing_serious_on_the_readers_pages(
     widgets.open("counter")
     accessible(widgets.ready(), "the counter-only iframe")
 
+    page.goto(f"{service.url}/c/belarus/card?lang=fr")
+    accessible(page, "the oEmbed card")
+
     widgets.open("one")
     frame = widgets.ready()
     accessible(frame, "the iframe: the form")

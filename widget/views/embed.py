@@ -25,6 +25,7 @@ from widget.views.guards import campaign_or_404, parse_form
 EMBED = "embed"
 HOSTED = "hosted"
 COUNTER = "counter"
+CARD = "card"  # the card oEmbed hands to a CMS (views/oembed.py)
 FORM_FIELDS = (
     "first_name", "last_name", "email", "country", "postal_code", "opt_in", "partner_opt_in",
 )  # fmt: skip
@@ -59,17 +60,18 @@ async def render(
     status: int = 200,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """A reader's page. Without the reader's input, the page is rendered once per campaign,
     language, partner and page, and only the token and the count are put in per request."""
     service = service_of(request)
     count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
-    share_url = URLs(security.own_origin(request, service.settings.public_url)).hosted(
-        campaign.slug, lang=language
-    )
+    origin = security.own_origin(request, service.settings.public_url)
+    share_url = URLs(origin).hosted(campaign.slug, lang=language)
     # The campaign, its partners' names and origins change only when the registry reloads,
     # which empties the cache: the slug stands for them in the key.
     key = (template, language, view, partner, share_url, campaign.slug)
+    extra = {**(extra or {}), "oembed_url": URLs(origin).oembed(share_url)}
     page = None if values or errors else service.pages.get(key)
     if page is None:
         partner_name = _registered_name(service.campaigns.partners.get(partner or ""))
@@ -78,6 +80,7 @@ async def render(
             service, campaign, template, language, share_url,
             partner=partner, partner_name=partner_name, view=view, values=values or {},
             errors={name: gettext(message) for name, message in (errors or {}).items()},
+            **extra,
         )  # fmt: skip
         if not values and not errors:
             service.pages.put(key, page)
@@ -130,7 +133,7 @@ class _Page:
             ),
             **context,
         )
-        framed = context["view"] in (EMBED, COUNTER)
+        framed = context["view"] in (EMBED, COUNTER, CARD)
         embedders = [*campaign.allowed_origins, *service.campaigns.partner_origins]
         ancestors = security.frame_ancestors(embedders) if framed else ["'none'"]
         # Only the hosted page shows the video, and it may frame exactly the video's origin.
@@ -161,6 +164,18 @@ async def counter_frame(request: Request) -> Response:
     return await render(
         request, campaign, "counter.html", language=_language(request, campaign),
         partner=None, view=COUNTER,
+    )  # fmt: skip
+
+
+async def card_frame(request: Request) -> Response:
+    """The counter with a button to the hosted page: what oEmbed embeds (views/oembed.py)."""
+    campaign = await campaign_or_404(request)
+    language = _language(request, campaign)
+    partner = _partner(request.query_params.get("partner"))
+    hosted_url = URLs().hosted(campaign.slug, lang=language, partner=partner)
+    return await render(
+        request, campaign, "card.html", language=language, partner=partner, view=CARD,
+        extra={"hosted_url": hosted_url},
     )  # fmt: skip
 
 

@@ -1,0 +1,28 @@
+"""The oEmbed card inside WordPress's sandbox (scripts, nothing else): it shows the count and
+speaks WordPress's embed protocol, its height and a request to open the hosted page, signed
+with the secret WordPress put in its URL, and nothing else."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+
+def test_the_card_speaks_wordpress_embed_protocol(page, partner, service, screenshot):
+    page.goto(partner.url("oembed"))
+    frame = page.frame_locator("iframe[title='Petition card']")
+    expect(frame.locator("[data-pw-count-text]")).to_have_text("785 people have taken action")
+    page.wait_for_function(
+        "() => window.pwMessages.some(m => m.data && m.data.message === 'height')"
+    )
+    screenshot(page, "oembed-card")
+    frame.locator("a.pw-button").click()
+    page.wait_for_function("() => window.pwMessages.some(m => m.data && m.data.message === 'link')")
+    messages = [m["data"] for m in page.evaluate("() => window.pwMessages")]
+    heights = [m for m in messages if m["message"] == "height"]
+    assert heights and all(m["secret"] == "abc123" and 100 < m["value"] < 280 for m in heights)
+    links = [m for m in messages if m["message"] == "link"]
+    assert links == [
+        {"message": "link", "value": f"{service.url}/c/belarus?lang=en", "secret": "abc123"}
+    ]
+    assert {m["message"] for m in messages} <= {"height", "link"}
+    assert page.url == partner.url("oembed")  # the host page decides; nothing navigated

@@ -1,0 +1,67 @@
+"""oEmbed (https://oembed.com): a hosted-page URL pasted on its own line in WordPress, Ghost,
+Drupal and others becomes the petition's card (views/embed.py card_frame): the count, the goal
+and a button that opens the hosted page. The card works inside WordPress's sandbox, which runs
+scripts but allows no form, so it carries no form: signing happens on the hosted page."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from markupsafe import escape
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from widget import i18n, signing
+from widget.security import own_origin
+from widget.service import service_of
+from widget.urls import URLs
+
+WIDTH = 600  # the card's width at most, and its width when the consumer sets no maximum
+HEIGHT = 280  # the card's height; WordPress then sets it from the card's own message
+HOSTED_PATH = re.compile(r"/c/([a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)/?")
+NOT_OURS = "That URL is not a petition of this service."
+
+
+def _dimension(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise HTTPException(400, f"{name} must be a whole number of pixels.")
+    return min(int(raw), default)
+
+
+async def oembed(request: Request) -> Response:
+    service = service_of(request)
+    if request.query_params.get("format", "json") != "json":
+        raise HTTPException(501, "Only format=json is offered.")
+    origin = own_origin(request, service.settings.public_url)
+    target = urlsplit(request.query_params.get("url", ""))
+    found = HOSTED_PATH.fullmatch(target.path)
+    if f"{target.scheme}://{target.netloc}".lower() != origin.lower() or found is None:
+        raise HTTPException(404, NOT_OURS)
+    campaign = await service.campaigns.get(found.group(1))
+    if campaign is None:
+        raise HTTPException(404, NOT_OURS)
+    width, height = _dimension(request, "maxwidth", WIDTH), _dimension(request, "maxheight", HEIGHT)
+    query = parse_qs(target.query)
+    language = i18n.negotiate((query.get("lang") or [""])[0], None, campaign.language)
+    try:
+        partner = signing.normalise_partner((query.get("partner") or [""])[0] or None)
+    except ValueError:
+        partner = None
+    content = campaign.content(language)
+    card = URLs(origin).card(campaign.slug, lang=language, partner=partner)
+    html = (
+        f'<iframe src="{escape(card)}" width="{width}" height="{height}" '
+        f'title="{escape(content.title)}" frameborder="0" scrolling="no"></iframe>'
+    )
+    body = {
+        "version": "1.0", "type": "rich", "title": content.title,
+        "author_name": content.organisation, "provider_name": content.organisation,
+        "provider_url": origin, "html": html, "width": width, "height": height,
+        "cache_age": 3600,
+    }  # fmt: skip
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=3600"})
