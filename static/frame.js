@@ -144,6 +144,11 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    send(false);
+  });
+
+  // An expired form is sent again once, at once, with the fresh token the answer carries.
+  function send(retried) {
     button.disabled = true;
     fetch(form.action, {
       method: "POST",
@@ -155,6 +160,7 @@
     }).then(function (data) {
       button.disabled = false;
       if (data.token) form.querySelector("[data-pw-token]").value = data.token;
+      if (!data.ok && data.retry && !retried) { send(true); return; }
       if (!data.ok) { showErrors(data.errors || {}); return; }
       signed = true; // from here on, only a trusted host hears anything
       showCount(data);
@@ -168,5 +174,5 @@
       button.disabled = false;
       form.submit();
     });
-  });
+  }
 })();

@@ -96,7 +96,7 @@ async def test_operator_journey(client, tmp_path):
     page = await client.get("/admin/campaigns/clean-water")
     assert "Public count <strong>13</strong>" in page.text
     assert "<svg" in page.text
-    assert 'data-partner="rivers"' in page.text  # the partner's snippet
+    assert "data-partner=&#34;rivers&#34;" in page.text  # the partner's snippet
 
     # The partner's signed link yields only the opted-in signers.
     made = await post(client, "/admin/campaigns/clean-water/partner-link", {"partner": "rivers"})

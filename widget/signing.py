@@ -96,7 +96,11 @@ class Tokens:
         self.max_age = max_age
         self.min_fill_seconds = min_fill_seconds
 
-    def issue(self, slug: str) -> str:
+    def issue(self, slug: str, shown_at: float | None = None) -> str:
+        """A token for a form shown now; with `shown_at`, one reissued for a form first shown
+        then, so that the fill time runs from the reader's first sight of the form."""
+        if shown_at is not None:
+            return self._serializer.dumps([slug, int(shown_at)])
         # A token holds the campaign and the second it was made: within one second every
         # form of a campaign gets the same token, so it is made once per second, not per page.
         second = int(time.time())
@@ -105,22 +109,32 @@ class Tokens:
             cached = self._issued[slug] = (second, self._serializer.dumps(slug))
         return cached[1]
 
-    def check(self, token: str, slug: str, now: float | None = None) -> str:
-        """TOKEN_OK, or why the token cannot be accepted."""
+    def issue_ready(self, slug: str) -> str:
+        """A token that passes the fill time at once: the answer to a refusal that told the
+        reader to submit again, so that doing so at once works. (A script gains nothing it
+        could not get by waiting two seconds; the honeypot and the rate limits still apply.)"""
+        return self.issue(slug, time.time() - self.min_fill_seconds - 1)
+
+    def check(self, token: str, slug: str, now: float | None = None) -> tuple[str, float | None]:
+        """(TOKEN_OK or why the token cannot be accepted, when its form was first shown)."""
         try:
             value, issued = self._serializer.loads(
                 token, max_age=self.max_age, return_timestamp=True
             )
         except SignatureExpired:
-            return TOKEN_EXPIRED
+            return TOKEN_EXPIRED, None
         except BadSignature:
-            return TOKEN_INVALID
+            return TOKEN_INVALID, None
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[1], int):
+            value, shown_at = value[0], float(value[1])
+        else:
+            shown_at = issued.timestamp()
         if value != slug:
-            return TOKEN_INVALID
+            return TOKEN_INVALID, None
         now = time.time() if now is None else now
-        if now - issued.timestamp() < self.min_fill_seconds:
-            return TOKEN_TOO_FAST
-        return TOKEN_OK
+        if now - shown_at < self.min_fill_seconds:
+            return TOKEN_TOO_FAST, shown_at
+        return TOKEN_OK, shown_at
 
 
 def email_key(secret: str, email: str) -> bytes:
@@ -200,11 +214,12 @@ def normalise_partner(raw: str | None) -> str | None:
     return raw
 
 
-def screen(form: Mapping[str, str], tokens: Tokens, slug: str) -> str:
+def screen(form: Mapping[str, str], tokens: Tokens, slug: str) -> tuple[str, float | None]:
     """The checks that tell a person from a script: the token, its age, and the honeypot.
-    Returns TOKEN_OK, or the message that refuses the submission."""
+    Returns (TOKEN_OK or the message that refuses the submission, when the form was first
+    shown if the token says so)."""
     if form.get(HONEYPOT, ""):
-        return HONEYPOT_FILLED
+        return HONEYPOT_FILLED, None
     return tokens.check(form.get("token", ""), slug)
 
 

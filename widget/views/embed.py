@@ -61,6 +61,7 @@ async def render(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     extra: dict[str, str] | None = None,
+    token: str | None = None,
 ) -> HTMLResponse:
     """A reader's page. Without the reader's input, the page is rendered once per campaign,
     language, partner and page, and only the token and the count are put in per request."""
@@ -85,7 +86,7 @@ async def render(
         if not values and not errors:
             service.pages.put(key, page)
     html = page.fill(
-        token=service.tokens.issue(campaign.slug),
+        token=token or service.tokens.issue(campaign.slug),
         count_text=counter.sentence(count, language),
         progress=str(min(count, campaign.goal or count)),
     )
@@ -210,35 +211,47 @@ async def sign(request: Request) -> Response:
     partner = _partner(form.get("partner"))
     values = {name: form.get(name, "") for name in FORM_FIELDS}
 
-    async def again(status: int, errors: dict[str, str]) -> Response:
+    async def again(
+        status: int, errors: dict[str, str], token: str | None = None, retry: bool = False
+    ) -> Response:
+        token = token or service.tokens.issue(campaign.slug)
         if wants_json:
             gettext = i18n.translations(language).gettext
-            return JSONResponse(
-                {
-                    "ok": False,
-                    "errors": {name: gettext(message) for name, message in errors.items()},
-                    "token": service.tokens.issue(campaign.slug),
-                },
-                status,
-            )
+            body = {
+                "ok": False,
+                "errors": {name: gettext(message) for name, message in errors.items()},
+                "token": token,
+            }
+            if retry:  # frame.js sends the form again at once, with the new token
+                body["retry"] = True
+            return JSONResponse(body, status)
         page = "embed.html" if view == EMBED else "hosted.html"
         return await render(
             request, campaign, page, language=language, partner=partner, view=view,
-            status=status, values=values, errors=errors,
+            status=status, values=values, errors=errors, token=token,
         )  # fmt: skip
 
     if wait:
         return _retry_after(await again(429, {"form": wait.message}), wait)
     if not campaign.is_open:
         return await again(403, {"form": CLOSED})
-    refused = signing.screen(form, service.tokens, campaign.slug)
-    if refused:
-        return await again(422, {"form": refused})
+    screened, shown_at = signing.screen(form, service.tokens, campaign.slug)
+    if screened == signing.HONEYPOT_FILLED:
+        return await again(422, {"form": screened})
+    # What is missing first: the fields, then the timing. The next token keeps the time the
+    # form was first shown, or, after a refusal that says "submit again", passes at once.
     signature, errors = signing.accept(
         form, campaign, service.settings.secret, service.settings.domain_key
     )
     if signature is None:
-        return await again(422, errors)
+        keep = shown_at is not None
+        token = service.tokens.issue(campaign.slug, shown_at) if keep else None
+        return await again(422, errors, token or service.tokens.issue_ready(campaign.slug))
+    if screened:
+        retry = screened == signing.TOKEN_EXPIRED
+        return await again(
+            422, {"form": screened}, service.tokens.issue_ready(campaign.slug), retry
+        )
     # Per campaign only valid signatures count, so junk from one client cannot lock a campaign.
     wait = await service.sign_limiter.admit(campaign.slug)
     if wait:
