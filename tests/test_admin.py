@@ -79,10 +79,10 @@ async def test_operator_journey(client, tmp_path):
     )  # fmt: skip
     assert partner.status_code == 303
     embed = await client.get("/c/clean-water/embed?partner=rivers")
-    assert "Also hear from Rivers Trust" in embed.text
+    assert "Also share my name and email with Rivers Trust" in embed.text
     csp = embed.headers["content-security-policy"]
     assert "https://waternow.example" in csp and "https://rivers.example" in csp
-    assert "Also hear from" not in (await client.get("/c/clean-water/embed")).text
+    assert "Also share my name" not in (await client.get("/c/clean-water/embed")).text
 
     # Readers sign through the partner, with and without its opt-in, and directly.
     form = {"partner": "rivers"}

@@ -122,7 +122,7 @@ async def test_three_instances_on_one_database(instances, database):
         )  # fmt: skip
         assert registered.status_code == 303
         # Every instance hears of the partner within its cache's lifetime.
-        await until(lambda: all_show(clients, "Also hear from Diaspora Org"))
+        await until(lambda: all_show(clients, "Also share my name and email with Diaspora Org"))
 
         gate = asyncio.Semaphore(48)
         signers = list(range(UNIQUE + REPEATS))

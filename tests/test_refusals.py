@@ -48,10 +48,10 @@ async def test_faster_than_minimum_fill_time(client_factory):
     async with client_factory(min_fill_seconds=60) as client:
         response = await sign(client, signer(1))
         assert response.status_code == 422
-        assert "quicker than a person" in response.json()["errors"]["form"]
+        assert "sent too quickly" in response.json()["errors"]["form"]
         html = await sign(client, signer(1), json=False)
         assert html.status_code == 422
-        assert "quicker than a person" in html.text
+        assert "sent too quickly" in html.text
         assert 'value="Alesia1"' in html.text
         assert await count(client) == 785
 

@@ -12,9 +12,7 @@ from tests.conftest import sign, signer
 from widget import share
 
 URL = "https://petitions.example.org/c/belarus?lang=fr"
-TEXT = (
-    "J\u2019ai signé\xa0: protégeons les manifestants pacifiques au Bélarus. Ajoutez votre nom\xa0:"
-)
+TEXT = "Protégeons les manifestants pacifiques au Bélarus. Ajoutez votre nom\xa0:"
 SUBJECT = "Protégez les manifestants pacifiques au Bélarus"
 
 
@@ -36,7 +34,7 @@ def test_each_network_gets_its_own_share_endpoint():
         assert "+" not in query  # spaces as %20: mail and messaging apps show + as it is
     assert links["telegram"].url.startswith(
         "https://t.me/share/url?url=https%3A%2F%2Fpetitions.example.org%2Fc%2Fbelarus%3Flang%3Dfr"
-        "&text=J%E2%80%99ai%20sign%C3%A9"
+        "&text=Prot%C3%A9geons%20les"
     )
     assert [link.opens_a_tab for link in links.values()] == [True, False, True, True, True, False]
 
@@ -83,7 +81,7 @@ async def test_the_iframes_thank_you_section_carries_the_same_links(client):
     assert "Поделитесь петицией" in thanks
     whatsapp, _ = share_links(thanks)["whatsapp"]
     assert params(whatsapp)["text"] == (
-        "Моё имя уже под петицией в защиту мирных протестующих в Беларуси. Добавьте и своё: "
+        "Защитите мирных протестующих в Беларуси. Добавьте своё имя: "
         "http://testserver/c/belarus?lang=ru"
     )
 
@@ -95,7 +93,7 @@ async def test_share_links_use_the_public_url_behind_a_proxy(client_factory):
     links = share_links(page)
     assert params(links["facebook"][0]) == {"u": "https://petitions.example.org/c/belarus?lang=en"}
     assert params(links["x"][0]) == {
-        "text": "I signed: protect peaceful protesters in Belarus. Add your name:",
+        "text": "Protect peaceful protesters in Belarus. Add your name:",
         "url": "https://petitions.example.org/c/belarus?lang=en",
     }
 

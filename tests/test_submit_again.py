@@ -12,7 +12,7 @@ from itsdangerous import TimestampSigner
 from tests.conftest import TOKEN_RE, count, fresh_token, sign, signer
 from widget import signing
 
-TOO_FAST = "That was quicker than a person can type"
+TOO_FAST = "The form was sent too quickly"
 EXPIRED = "This form has expired"
 
 

@@ -42,7 +42,7 @@ async def test_a_video_is_a_placeholder_until_the_reader_clicks(client):
         "data-pw-video-link>Play the video</a>" in page
     )
     assert f'hidden data-pw-video-play data-src="{VIDEO}">Play the video</button>' in page
-    assert "Plays from youtube-nocookie.com when you click." in page
+    assert "The video loads from youtube-nocookie.com only if you click play." in page
     assert "VIDEO: Hundreds of Women Detained" in page
     csp = response.headers["content-security-policy"]
     assert "frame-src https://www.youtube-nocookie.com;" in csp
@@ -72,7 +72,7 @@ async def test_a_port_belongs_to_the_origin(client):
     response = await client.get("/c/belarus")
     csp = response.headers["content-security-policy"]
     assert "frame-src https://video.example.org:8443;" in csp
-    assert "Plays from video.example.org when you click." in response.text
+    assert "The video loads from video.example.org only if you click play." in response.text
 
 
 @pytest.mark.parametrize(

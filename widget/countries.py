@@ -41,10 +41,15 @@ _ALPHABETS = {
 }
 
 
+# Where CLDR's names for a language come from: our French is Canadian French (courriel,
+# Bélarus, as the campaign texts say), whose CLDR names differ from France's («Biélorussie»).
+_CLDR_LOCALE = {"fr": "fr_CA"}
+
+
 @cache
 def country_choices(language: str) -> tuple[tuple[str, str], ...]:
     """(code, name) pairs sorted by name in the reader's language."""
-    names = Locale.parse(language).territories
+    names = Locale.parse(_CLDR_LOCALE.get(language, language)).territories
     pairs = [(code, names.get(code, code)) for code in COUNTRY_CODES]
     return tuple(sorted(pairs, key=lambda pair: sort_key(pair[1], language)))
 

@@ -44,7 +44,7 @@ _TRUE = {"1", "on", "true", "yes"}
 TOKEN_OK = ""
 TOKEN_INVALID = N_("This form could not be verified. Please check your details and submit again.")
 TOKEN_EXPIRED = N_("This form has expired. Please check your details and submit again.")
-TOKEN_TOO_FAST = N_("That was quicker than a person can type. Please submit again.")
+TOKEN_TOO_FAST = N_("The form was sent too quickly. Please submit it again.")
 HONEYPOT_FILLED = N_("This submission looks automated and was refused.")
 
 _NAME_ERRORS = {

@@ -125,7 +125,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
 
 # The partner registered for the partner site's origin, so that the campaign trusts that
 # origin (an explicit partner origin) and tells it about signatures. Its code is none of the
-# snippets' codes, so the form shows no "Also hear from" box.
+# snippets' codes, so the form shows no "Also share my name…" box.
 TRUSTED_PARTNER = "partner-site"
 
 

@@ -23,7 +23,7 @@ WIDTHS = (320, 1280)
 
 def assert_french_form(doc: Frame) -> None:
     expect(doc.locator("html")).to_have_attribute("lang", "fr")
-    expect(doc.locator("[data-pw-count-text]")).to_have_text("785 personnes se sont mobilisées")
+    expect(doc.locator("[data-pw-count-text]")).to_have_text("785 personnes ont signé")
     for name, label in LABELS.items():
         expect(doc.locator(f"label[for=pw-{name}]")).to_have_text(label)
     expect(doc.locator("#pw-country option").first).to_have_text("Choisissez votre pays")
@@ -45,7 +45,7 @@ def assert_french_thanks(doc: Frame) -> None:
     expect(thanks).to_be_focused()
     expect(thanks.locator("h2")).to_have_text("Merci !")
     expect(thanks.locator(".pw-share-heading")).to_have_text("Partagez la pétition")
-    expect(doc.locator("[data-pw-count-text]")).to_have_text("786 personnes se sont mobilisées")
+    expect(doc.locator("[data-pw-count-text]")).to_have_text("786 personnes ont signé")
 
 
 def screenshots(

@@ -171,7 +171,7 @@ def test_the_video_loads_only_when_the_reader_asks(page, service, video_host, ne
     )
     play = video.get_by_role("button", name="Play the video")
     expect(play).to_be_visible()
-    expect(video).to_contain_text(f"Plays from {VIDEO_HOSTNAME} when you click.")
+    expect(video).to_contain_text(f"The video loads from {VIDEO_HOSTNAME} only if you click play.")
     play.hover()  # the reader points at it
     page.evaluate(NEXT_PAINT)
     # Nothing has left for the video host: no request, not even a connection.
