@@ -134,6 +134,14 @@
     for (var j = 0; j < bars.length; j++) bars[j].value = Math.min(data.count, bars[j].max);
   }
 
+  // The code that withdraws this signature: for the reader's eyes only, never posted out.
+  function showWithdrawCode(code) {
+    var box = document.querySelector("[data-pw-withdraw]");
+    if (!box || !code) return;
+    box.querySelector("[data-pw-withdraw-code]").textContent = code;
+    box.hidden = false;
+  }
+
   // Follow a link in the error summary to its field, keeping focus in step.
   summary.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[href^='#pw-']");
@@ -164,6 +172,7 @@
       if (!data.ok) { showErrors(data.errors || {}); return; }
       signed = true; // from here on, only a trusted host hears anything
       showCount(data);
+      showWithdrawCode(data.withdraw_code);
       form.hidden = true;
       var thanks = document.querySelector("[data-pw-thanks]");
       thanks.hidden = false;

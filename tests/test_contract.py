@@ -22,6 +22,9 @@ PINNED = {
     ("GET", "/c/{slug}/counter"),
     ("POST", "/c/{slug}/sign"),
     ("GET", "/c/{slug}/thanks"),
+    # Signers note the withdrawal page's address with their code, to use it months later.
+    ("GET", "/c/{slug}/withdraw"),
+    ("POST", "/c/{slug}/withdraw"),
     ("GET", "/api/campaigns/{slug}"),
 }
 

@@ -19,11 +19,9 @@ async def test_fresh_install_reads_785(client):
 async def test_signing_counts_at_once(client):
     response = await sign(client, signer(1))
     assert response.status_code == 200
-    assert response.json() == {
-        "ok": True,
-        "count": 786,
-        "count_text": "786 people have taken action",
-    }
+    body = response.json()
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", body.pop("withdraw_code"))
+    assert body == {"ok": True, "count": 786, "count_text": "786 people have taken action"}
     assert await count(client) == 786
     assert "786 people have taken action" in (await client.get("/c/belarus/embed")).text
 
@@ -40,7 +38,11 @@ async def test_signing_again_in_other_case_is_indistinguishable(client):
     no_js_first = await sign(client, signer(2), json=False)
     no_js_again = await sign(client, signer(2, email="ALESIA2@EXAMPLE.ORG"), json=False)
     assert no_js_first.status_code == no_js_again.status_code == 303
-    assert no_js_first.headers["location"] == no_js_again.headers["location"]
+    # The same page, each with its own receipt for its own withdrawal code.
+    first_url, again_url = (
+        r.headers["location"].split("&receipt=") for r in (no_js_first, no_js_again)
+    )
+    assert first_url[0] == again_url[0] and len(first_url[1]) == len(again_url[1])
     assert await count(client) == 789
     assert (await client.app.state.service.store.unique_signers())["belarus"] == 2
 

@@ -29,8 +29,19 @@ from widget.settings import Settings
 from widget.signing import Tokens
 from widget.store import Store, StoreError, open_store
 from widget.templating import Templates
-from widget.views import admin, admin_login, admin_passkeys, api, demo, embed, errors, oembed
+from widget.views import (
+    admin,
+    admin_login,
+    admin_passkeys,
+    api,
+    demo,
+    embed,
+    errors,
+    oembed,
+    withdraw,
+)
 from widget.views import admin_records as records
+from widget.withdrawal import Receipts
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +66,8 @@ def routes() -> list[Route | Mount]:
         Route(urls.OEMBED, oembed.oembed, name="oembed"),
         Route(urls.SIGN, embed.sign, methods=["POST"], name="sign"),
         Route(urls.THANKS, embed.thanks, name="thanks"),
+        Route(urls.WITHDRAW, withdraw.form, methods=["GET"], name="withdraw"),
+        Route(urls.WITHDRAW, withdraw.withdraw, methods=["POST"]),
         Route(urls.API_CAMPAIGN, api.campaign, name="api_campaign"),  # and a fast path
         Route(urls.PARTNER_EXPORT, records.partner_export, name="partner_export"),
         Route(urls.ADMIN, admin.home, name="admin"),
@@ -138,6 +151,7 @@ def create_app(settings: Settings) -> Starlette:
         logins=LoginLimiter(settings.rate_limit_storage, settings.secret),
         ceremonies=Ceremonies(settings.secret),
         sign_limiter=SignLimiter.from_settings(settings),
+        receipts=Receipts(settings.secret),
     )
     service.campaigns.reloaded.append(service.pages.clear)
     app = Starlette(

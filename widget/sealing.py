@@ -41,6 +41,8 @@ class SealedSignature:
     partner_opt_in: bool
     signed_at: str
     held: bool = False
+    # The keyed hash of the withdrawal code the reader was shown (widget/withdrawal.py).
+    withdraw_key: bytes | None = None
 
 
 def generate_keypair() -> tuple[str, str]:
@@ -95,7 +97,11 @@ class Sealer:
         return self._box.encrypt(_encode(personal))
 
     def seal(
-        self, signature: Signature, partner_key: str = "", held: bool = False
+        self,
+        signature: Signature,
+        partner_key: str = "",
+        held: bool = False,
+        withdraw_key: bytes | None = None,
     ) -> SealedSignature:
         personal = _encode({name: getattr(signature, name) for name in PERSONAL_FIELDS})
         partner_sealed = None
@@ -113,6 +119,7 @@ class Sealer:
             partner_opt_in=signature.partner_opt_in,
             signed_at=signature.signed_at,
             held=held,
+            withdraw_key=withdraw_key,
         )
 
 

@@ -19,6 +19,7 @@ from widget.settings import Settings
 from widget.signing import Tokens
 from widget.store import Store
 from widget.templating import Templates
+from widget.withdrawal import Receipts
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Service:
     logins: LoginLimiter
     ceremonies: Ceremonies
     sign_limiter: SignLimiter
+    receipts: Receipts
     # Reader pages rendered once per campaign, language, partner and page (views/embed.py),
     # emptied whenever the registry reloads campaigns and partners.
     pages: BoundedCache[tuple[Any, ...], Any] = field(default_factory=lambda: BoundedCache(2048))

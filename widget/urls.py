@@ -15,6 +15,7 @@ EMBED = "/c/{slug}/embed"
 COUNTER = "/c/{slug}/counter"
 SIGN = "/c/{slug}/sign"
 THANKS = "/c/{slug}/thanks"
+WITHDRAW = "/c/{slug}/withdraw"
 API_CAMPAIGN = "/api/campaigns/{slug}"
 PARTNER_EXPORT = "/c/{slug}/partners/{code}/export.csv"
 OEMBED = "/oembed"
@@ -83,9 +84,18 @@ class URLs:
         return self.base + SIGN.format(slug=slug)
 
     def thanks(
-        self, slug: str, lang: str | None = None, partner: str | None = None, view: str = ""
+        self,
+        slug: str,
+        lang: str | None = None,
+        partner: str | None = None,
+        view: str = "",
+        receipt: str = "",
     ) -> str:
-        return self.base + THANKS.format(slug=slug) + _query(partner=partner, lang=lang, view=view)
+        query = _query(partner=partner, lang=lang, view=view, receipt=receipt)
+        return self.base + THANKS.format(slug=slug) + query
+
+    def withdraw(self, slug: str, lang: str | None = None) -> str:
+        return self.base + WITHDRAW.format(slug=slug) + _query(lang=lang)
 
     def api_campaign(self, slug: str) -> str:
         return self.base + API_CAMPAIGN.format(slug=slug)

@@ -34,6 +34,8 @@ def test_signing_in_the_iframe_updates_the_counter_and_tells_the_page(
     expect(widget_page.count_text()).to_have_text("786 people have taken action")
     expect(frame.locator("[data-pw-thanks]")).to_be_visible()
     expect(frame.locator("form[data-pw-form]")).to_be_hidden()
+    code = response.json()["withdraw_code"]
+    expect(frame.locator("[data-pw-withdraw-code]")).to_have_text(code)
     # No reload: the same documents, and no document request after the first two.
     assert frame.evaluate("() => window.pwMarker") == "still here"
     assert page.evaluate("() => window.pwMarker") == "still here"
@@ -54,7 +56,7 @@ def test_signing_in_the_iframe_updates_the_counter_and_tells_the_page(
 
     # Nothing the reader typed reached the partner's page, by event or by message.
     seen = (json.dumps(events) + json.dumps(widget_page.messages())).lower()
-    for value in signer.personal_data():
+    for value in (*signer.personal_data(), code):
         assert value.lower() not in seen
     signed = [m for m in widget_page.messages() if m["data"]["type"] == "petition-widget:signed"]
     assert signed == [

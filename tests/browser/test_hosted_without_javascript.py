@@ -3,6 +3,8 @@ server, and lands on the thank-you page after a 303."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -33,15 +35,28 @@ def test_hosted_page_signs_without_javascript(
     with page.expect_response(f"{service.url}/c/belarus/sign") as answer:
         sign(page, signer)
     assert answer.value.status == 303
-    assert answer.value.header_value("location") == (
-        "/c/belarus/thanks?partner=demo&lang=en&view=hosted"
+    assert answer.value.header_value("location").startswith(
+        "/c/belarus/thanks?partner=demo&lang=en&view=hosted&receipt="
     )
     page.wait_for_url(f"{service.url}/c/belarus/thanks*")
     expect(page.locator("h1")).to_have_text("Thank you!")
     expect(page.locator("[data-pw-count-text]")).to_have_text("786 people have taken action")
+    code = page.locator("[data-pw-withdraw-code]")
+    expect(code).to_have_text(re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$"))
     screenshot(page, f"hosted-nojs-thanks-{viewport_width}")
-
     assert service.partners() == ["demo"]
+
+    # The reader changes their mind: the code withdraws the signature, without JavaScript too.
+    typed = code.inner_text().lower().replace("-", " ")
+    page.get_by_role("link", name="Withdraw a signature").click()
+    page.get_by_label("Withdrawal code").fill(typed)
+    screenshot(page, f"withdraw-nojs-{viewport_width}")
+    with page.expect_response(f"{service.url}/c/belarus/withdraw") as answer:
+        page.get_by_role("button", name="Withdraw my signature").click()
+    assert answer.value.status == 200
+    expect(page.get_by_role("status")).to_contain_text("Your signature has been withdrawn")
+    expect(page.locator("[data-pw-count-text]")).to_have_text("785 people have taken action")
+    screenshot(page, f"withdraw-done-nojs-{viewport_width}")
     # JavaScript really was off: frame.js would have signed with fetch() and no page load.
     assert [r.url for r in network.requests if r.resource_type == "fetch"] == []
 

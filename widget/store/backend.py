@@ -23,13 +23,13 @@ def signature_row(s: SealedSignature) -> tuple[Any, ...]:
     """A signature's columns, in the order of SIGNATURE_COLUMNS."""
     return (
         s.campaign, s.email_key, s.domain_key, s.sealed, s.partner_sealed, s.country,
-        s.opt_in, s.partner, s.partner_opt_in, s.signed_at, s.held,
+        s.opt_in, s.partner, s.partner_opt_in, s.signed_at, s.held, s.withdraw_key,
     )  # fmt: skip
 
 
 SIGNATURE_COLUMNS = (
     "campaign, email_key, domain_key, sealed, partner_sealed, country, opt_in, partner, "
-    "partner_opt_in, signed_at, held"
+    "partner_opt_in, signed_at, held, withdraw_key"
 )
 
 

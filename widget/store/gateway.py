@@ -161,6 +161,21 @@ class Store(Accounts):
         self._notify({slug: -n for slug, n in uncounted.items()})
         return dict(Counter(slug for slug, _, _ in gone))
 
+    async def withdraw(self, campaign: str, withdraw_key: bytes, audit: Audit) -> bool:
+        """Delete the one signature of `campaign` made with this withdrawal code, and lower
+        the count if it counted; True if there was one. The audit entry is written only then."""
+        async with self.backend.transaction() as tx:
+            gone = await tx.fetch(
+                "DELETE FROM signatures WHERE campaign = ? AND withdraw_key = ? "
+                "RETURNING campaign, held, invalid",
+                campaign, withdraw_key,
+            )  # fmt: skip
+            uncounted = await self._uncount(tx, gone)
+            if gone:
+                await self._record(tx, audit, len(gone))
+        self._notify({slug: -n for slug, n in uncounted.items()})
+        return bool(gone)
+
     async def seal_legacy_rows(self, sealer: Sealer, chunk: int = 500) -> int:
         """Seal every row stored in plaintext (from before sealing); returns how many."""
         sealed = 0

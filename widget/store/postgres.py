@@ -57,21 +57,23 @@ _INSERT_BATCH = """
     WITH batch AS (
         SELECT *, nextval('signatures_id_seq') AS id
         FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[],
-                    $7::boolean[], $8::text[], $9::boolean[], $10::text[], $11::boolean[])
+                    $7::boolean[], $8::text[], $9::boolean[], $10::text[], $11::boolean[],
+                    $12::bytea[])
              WITH ORDINALITY AS batch (campaign, email_key, domain_key, sealed, partner_sealed,
                                        country, opt_in, partner, partner_opt_in, signed_at,
-                                       held, position)
+                                       held, withdraw_key, position)
         ORDER BY position
     ), added AS (
         INSERT INTO signatures (id, campaign, email_key, domain_key, sealed, partner_sealed,
-                                country, opt_in, partner, partner_opt_in, signed_at, held)
+                                country, opt_in, partner, partner_opt_in, signed_at, held,
+                                withdraw_key)
         SELECT id, campaign, email_key, domain_key, sealed, partner_sealed,
-               country, opt_in, partner, partner_opt_in, signed_at, held
+               country, opt_in, partner, partner_opt_in, signed_at, held, withdraw_key
         FROM batch ORDER BY id
         RETURNING 1
     ), bumped AS (
         INSERT INTO campaign_counts (campaign, shard, n)
-        SELECT campaign, $12, n FROM unnest($13::text[], $14::bigint[]) AS c (campaign, n)
+        SELECT campaign, $13, n FROM unnest($14::text[], $15::bigint[]) AS c (campaign, n)
         ORDER BY campaign
         ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n
     )

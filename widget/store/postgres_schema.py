@@ -116,4 +116,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX recovery_codes_operator ON recovery_codes (operator);
     """,
+    # The keyed hash of each signature's withdrawal code: its signer, and only its signer,
+    # can remove it at /c/{slug}/withdraw.
+    """
+    ALTER TABLE signatures ADD COLUMN withdraw_key BYTEA;
+    CREATE INDEX signatures_withdraw_key ON signatures (withdraw_key)
+    WHERE withdraw_key IS NOT NULL;
+    """,
 )

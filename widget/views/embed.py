@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from widget import counter, i18n, ratelimit, security, share, signing
+from widget import counter, i18n, ratelimit, security, share, signing, withdrawal
 from widget.campaigns import Campaign
 from widget.countries import country_choices
 from widget.i18n import N_
@@ -35,7 +35,7 @@ FOREIGN_ORIGIN = N_("Form posts from other sites are refused.")
 NOT_URLENCODED = N_("Send the form as application/x-www-form-urlencoded.")
 
 
-def _language(request: Request, campaign: Campaign, requested: str | None = None) -> str:
+def reader_language(request: Request, campaign: Campaign, requested: str | None = None) -> str:
     if requested is None:
         requested = request.query_params.get("lang")
     return i18n.negotiate(requested, request.headers.get("accept-language"), campaign.language)
@@ -62,18 +62,28 @@ async def render(
     errors: dict[str, str] | None = None,
     extra: dict[str, str] | None = None,
     token: str | None = None,
+    withdraw_code: str = "",
+    keep: bool = True,
 ) -> HTMLResponse:
     """A reader's page. Without the reader's input, the page is rendered once per campaign,
-    language, partner and page, and only the token and the count are put in per request."""
+    language, partner and page, and only the token and the count are put in per request. A
+    page with what the reader typed or their withdrawal code (or `keep=False`) is never kept."""
     service = service_of(request)
     count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
     origin = security.own_origin(request, service.settings.public_url)
     share_url = URLs(origin).hosted(campaign.slug, lang=language)
     # The campaign, its partners' names and origins change only when the registry reloads,
-    # which empties the cache: the slug stands for them in the key.
-    key = (template, language, view, partner, share_url, campaign.slug)
-    extra = {**(extra or {}), "oembed_url": URLs(origin).oembed(share_url)}
-    page = None if values or errors else service.pages.get(key)
+    # which empties the cache: the slug stands for them in the key. A campaign closes itself
+    # at its closing time, between two reloads.
+    key = (template, language, view, partner, share_url, campaign.slug, campaign.is_open)
+    extra = {
+        **(extra or {}),
+        "oembed_url": URLs(origin).oembed(share_url),
+        "withdraw_code": withdraw_code,
+        "withdraw_url": URLs(origin).withdraw(campaign.slug, lang=language),
+    }
+    personal = bool(values or errors or withdraw_code or not keep)
+    page = None if personal else service.pages.get(key)
     if page is None:
         partner_name = _registered_name(service.campaigns.partners.get(partner or ""))
         gettext = i18n.translations(language).gettext
@@ -83,7 +93,7 @@ async def render(
             errors={name: gettext(message) for name, message in (errors or {}).items()},
             **extra,
         )  # fmt: skip
-        if not values and not errors:
+        if not personal:
             service.pages.put(key, page)
     html = page.fill(
         token=token or service.tokens.issue(campaign.slug),
@@ -151,7 +161,7 @@ def _registered_name(partner: Partner | None) -> str:
 async def _petition(request: Request, template: str, view: str) -> Response:
     campaign = await campaign_or_404(request)
     return await render(
-        request, campaign, template, language=_language(request, campaign),
+        request, campaign, template, language=reader_language(request, campaign),
         partner=_partner(request.query_params.get("partner")), view=view,
     )  # fmt: skip
 
@@ -163,7 +173,7 @@ async def embed(request: Request) -> Response:
 async def counter_frame(request: Request) -> Response:
     campaign = await campaign_or_404(request)
     return await render(
-        request, campaign, "counter.html", language=_language(request, campaign),
+        request, campaign, "counter.html", language=reader_language(request, campaign),
         partner=None, view=COUNTER,
     )  # fmt: skip
 
@@ -171,7 +181,7 @@ async def counter_frame(request: Request) -> Response:
 async def card_frame(request: Request) -> Response:
     """The counter with a button to the hosted page: what oEmbed embeds (views/oembed.py)."""
     campaign = await campaign_or_404(request)
-    language = _language(request, campaign)
+    language = reader_language(request, campaign)
     partner = _partner(request.query_params.get("partner"))
     hosted_url = URLs().hosted(campaign.slug, lang=language, partner=partner)
     return await render(
@@ -185,11 +195,15 @@ async def hosted(request: Request) -> Response:
 
 
 async def thanks(request: Request) -> Response:
+    """The thank-you page after a form post without JavaScript; in its first minutes, with
+    the withdrawal code its receipt carries."""
     campaign = await campaign_or_404(request)
     view = EMBED if request.query_params.get("view") == EMBED else HOSTED
+    receipt = request.query_params.get("receipt", "")
     return await render(
-        request, campaign, "thanks.html", language=_language(request, campaign),
+        request, campaign, "thanks.html", language=reader_language(request, campaign),
         partner=_partner(request.query_params.get("partner")), view=view,
+        withdraw_code=service_of(request).receipts.open(receipt, campaign.slug),
     )  # fmt: skip
 
 
@@ -198,15 +212,15 @@ async def sign(request: Request) -> Response:
     campaign = await campaign_or_404(request)
     wants_json = "application/json" in request.headers.get("accept", "")
     if not security.origin_allowed(request, service.settings.public_url):
-        return _refusal(403, FOREIGN_ORIGIN, wants_json, _language(request, campaign))
+        return refusal(403, FOREIGN_ORIGIN, wants_json, reader_language(request, campaign))
     # Every attempt counts against its client, junk included, so a flood of junk is limited
     # too. The 429 waits until the form is read, so the page keeps what the reader typed.
     wait = await service.sign_limiter.attempt(ratelimit.client_address(request))
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        return _refusal(415, NOT_URLENCODED, wants_json, _language(request, campaign))
+        return refusal(415, NOT_URLENCODED, wants_json, reader_language(request, campaign))
     form = parse_form(await request.body())
-    language = _language(request, campaign, form.get("lang", ""))
+    language = reader_language(request, campaign, form.get("lang", ""))
     view = EMBED if form.get("view") == EMBED else HOSTED
     partner = _partner(form.get("partner"))
     values = {name: form.get(name, "") for name in FORM_FIELDS}
@@ -232,7 +246,7 @@ async def sign(request: Request) -> Response:
         )  # fmt: skip
 
     if wait:
-        return _retry_after(await again(429, {"form": wait.message}), wait)
+        return retry_after(await again(429, {"form": wait.message}), wait)
     if not campaign.is_open:
         return await again(403, {"form": CLOSED})
     screened, shown_at = signing.screen(form, service.tokens, campaign.slug)
@@ -255,32 +269,38 @@ async def sign(request: Request) -> Response:
     # Per campaign only valid signatures count, so junk from one client cannot lock a campaign.
     wait = await service.sign_limiter.admit(campaign.slug)
     if wait:
-        return _retry_after(await again(429, {"form": wait.message}), wait)
+        return retry_after(await again(429, {"form": wait.message}), wait)
     registered = service.campaigns.partners.get(signature.partner or "")
+    code = withdrawal.new_code()
     sealed = service.sealer.seal(
-        signature, registered.public_key if registered else "", held=campaign.hold_for_review
-    )
+        signature, registered.public_key if registered else "", held=campaign.hold_for_review,
+        withdraw_key=withdrawal.key(service.settings.secret, code),
+    )  # fmt: skip
     try:
         await service.store.add_signature(sealed)
     except StoreError:
         return await again(503, {"form": NOT_STORED})
 
     if wants_json:
+        # The code goes to our own page in the iframe (frame.js), never to the host page.
         count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
-        return JSONResponse(
-            {"ok": True, "count": count, "count_text": counter.sentence(count, language)}
-        )
+        return JSONResponse({
+            "ok": True, "count": count, "count_text": counter.sentence(count, language),
+            "withdraw_code": code,
+        })  # fmt: skip
+    receipt = service.receipts.issue(campaign.slug, code)
     return RedirectResponse(
-        URLs().thanks(campaign.slug, lang=language, partner=partner, view=view), 303
+        URLs().thanks(campaign.slug, lang=language, partner=partner, view=view, receipt=receipt),
+        303,
     )
 
 
-def _retry_after(response: Response, wait: ratelimit.Wait) -> Response:
+def retry_after(response: Response, wait: ratelimit.Wait) -> Response:
     response.headers["Retry-After"] = str(wait.retry_after)
     return response
 
 
-def _refusal(status: int, message: str, wants_json: bool, language: str) -> Response:
+def refusal(status: int, message: str, wants_json: bool, language: str) -> Response:
     """A request refused before its form is read. The error page translates the message."""
     if wants_json:
         text = i18n.translations(language).gettext(message)
