@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from widget import auth, campaigns, urls
 from widget.counter import Counter
+from widget.housekeeping import Housekeeping
 from widget.logins import LoginLimiter
 from widget.partners import PartnerLinks
 from widget.passkeys import Ceremonies
@@ -132,7 +134,13 @@ def create_app(settings: Settings) -> Starlette:
             await load_default_campaign(store)
             await service.campaigns.reload(force=True)
             await counter.refresh()
-            yield
+            chores = asyncio.create_task(housekeeping.run(), name="housekeeping")
+            try:
+                yield
+            finally:
+                chores.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chores
         finally:
             await store.close()
             await service.sign_limiter.close()
@@ -154,6 +162,7 @@ def create_app(settings: Settings) -> Starlette:
         receipts=Receipts(settings.secret),
     )
     service.campaigns.reloaded.append(service.pages.clear)
+    housekeeping = Housekeeping(store, lambda: service.campaigns.reload(force=True))
     app = Starlette(
         routes=routes(),
         middleware=[

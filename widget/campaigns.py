@@ -1,4 +1,5 @@
-"""Campaigns: the Campaign type, and reading one from TOML with errors that name the field."""
+"""Campaigns: the Campaign type, and reading one from TOML with errors that name the field.
+Its texts and their translations are in widget/texts.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from widget import origins
+from widget import closing, origins
+from widget.texts import LANGUAGES as LANGUAGES
+from widget.texts import TEXT_FIELDS as TEXT_FIELDS
+from widget.texts import CampaignError as CampaignError
+from widget.texts import Content as Content
+from widget.texts import parse_content, parse_text, parse_translations
 
 OPEN = "open"
 CLOSED = "closed"
@@ -24,45 +30,6 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 # A host name as it may stand in a CSP source: letters, digits, dots and hyphens only.
 HOST_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
-LANGUAGES = ("en", "fr", "be", "ru")
-
-
-class CampaignError(ValueError):
-    """A campaign definition is invalid. `field` names the offending field."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class Content:
-    """A campaign's texts as readers see them, in one language."""
-
-    organisation: str = ""
-    title: str = ""
-    target: str = ""
-    tagline: str = ""
-    body: tuple[str, ...] = ()
-    call_to_action: str = ""
-    demands: tuple[str, ...] = ()
-    privacy_notice: str = ""
-    thank_you: str = ""
-    share_text: str = ""
-    video_title: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The texts that are set, as a campaign file holds them."""
-        data = {name: getattr(self, name) for name in TEXT_FIELDS if getattr(self, name)}
-        if self.body:
-            data["body"] = "\n\n".join(self.body)
-        if self.demands:
-            data["demands"] = list(self.demands)
-        return data
-
-
-TEXT_FIELDS = tuple(f.name for f in fields(Content))
 
 
 @dataclass(frozen=True)
@@ -88,13 +55,26 @@ class Campaign:
     video_title: str = ""
     video_url: str = ""
     hold_for_review: bool = False
+    closes_at: str = ""  # UTC, like 2027-01-31T23:59:00Z; "" for no closing time
+    purge_after_days: int | None = None  # counted from closes_at; None: never by itself
     # Texts in other languages than `language`; a text left out falls back to the main one.
     # Left out of the hash so that a Campaign stays hashable, as it was before.
     translations: dict[str, Content] = field(default_factory=dict, hash=False)
 
     @property
     def is_open(self) -> bool:
-        return self.status == OPEN
+        """Open, and before its closing time: it closes at that moment, between two reloads."""
+        return self.status == OPEN and not (self.closes_at and closing.now() >= self.closes_at)
+
+    @property
+    def state(self) -> str:
+        """The status readers see: closed once the closing time has passed."""
+        return OPEN if self.is_open else CLOSED
+
+    @property
+    def purge_at(self) -> str:
+        """When the personal data of its signatures goes by itself; "" if never."""
+        return closing.purge_at(self.closes_at, self.purge_after_days)
 
     @property
     def video_origin(self) -> str:
@@ -127,85 +107,22 @@ class Campaign:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "translations"}
         data = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
         data["body"] = "\n\n".join(self.body)
-        if self.goal is None:
-            data.pop("goal")
+        for optional in ("goal", "purge_after_days"):
+            if data[optional] is None:
+                data.pop(optional)
+        if not self.closes_at:
+            data.pop("closes_at")
         if self.translations:
             data["translations"] = {code: t.to_dict() for code, t in self.translations.items()}
         return data
 
 
-_TEXT_LIMITS = {
-    "organisation": 200,
-    "title": 200,
-    "target": 300,
-    "tagline": 300,
-    "call_to_action": 500,
-    "privacy_notice": 1000,
-    "thank_you": 1000,
-    "share_text": 280,
-    "video_title": 200,
-}
 _REQUIRED = ("slug", "organisation", "title")
 _KNOWN = set(Campaign.__dataclass_fields__)
 
 
-def _text(data: dict[str, Any], name: str, limit: int, where: str = "") -> str:
-    value = data.get(name, "")
-    if not isinstance(value, str):
-        raise CampaignError(where + name, "must be text")
-    value = value.strip()
-    if len(value) > limit:
-        raise CampaignError(
-            where + name, f"must be at most {limit} characters (it has {len(value)})"
-        )
-    return value
-
-
-def _content(data: dict[str, Any], where: str = "") -> Content:
-    """The texts of a campaign, or of one of its translations (`where` = "translations.fr.")."""
-    texts = {name: _text(data, name, limit, where) for name, limit in _TEXT_LIMITS.items()}
-
-    body = data.get("body", "")
-    if isinstance(body, str):
-        body = [p.strip() for p in re.split(r"\n\s*\n", body)]
-    if not isinstance(body, list) or not all(isinstance(p, str) for p in body):
-        raise CampaignError(where + "body", "must be text (paragraphs separated by blank lines)")
-
-    demands = data.get("demands", [])
-    if not isinstance(demands, list) or not all(isinstance(d, str) and d.strip() for d in demands):
-        raise CampaignError(where + "demands", "must be a list of non-empty texts")
-
-    return Content(
-        body=tuple(" ".join(p.split()) for p in body if p.strip()),
-        demands=tuple(d.strip() for d in demands),
-        **texts,
-    )
-
-
-def _translations(data: dict[str, Any], language: str) -> dict[str, Content]:
-    tables = data.get("translations", {})
-    if not isinstance(tables, dict):
-        raise CampaignError("translations", "must be tables like [translations.fr]")
-    translations = {}
-    for code, texts in tables.items():
-        where = f"translations.{code}"
-        if code not in LANGUAGES:
-            raise CampaignError(where, f"is not a language; use one of {', '.join(LANGUAGES)}")
-        if code == language:
-            raise CampaignError(where, "is the campaign's own language: use the main fields")
-        if not isinstance(texts, dict):
-            raise CampaignError(where, "must be a table of texts")
-        unknown = sorted(set(texts) - set(TEXT_FIELDS))
-        if unknown:
-            raise CampaignError(
-                f"{where}.{unknown[0]}", f"is not a text; translate {', '.join(TEXT_FIELDS)}"
-            )
-        translations[code] = _content(texts, where + ".")
-    return translations
-
-
 def _video_url(data: dict[str, Any]) -> str:
-    value = _text(data, "video_url", 500)
+    value = parse_text(data, "video_url", 500)
     if not value:
         return ""
     parts = urlsplit(value)
@@ -286,7 +203,7 @@ def parse(data: dict[str, Any], stored: bool = False) -> Campaign:
             "must be 1-40 lower-case letters, digits or hyphens, not starting or ending "
             "with a hyphen",
         )
-    content = _content(data)
+    content = parse_content(data)
 
     status = data.get("status", OPEN)
     if status not in STATUSES:
@@ -308,11 +225,20 @@ def parse(data: dict[str, Any], stored: bool = False) -> Campaign:
     language = data.get("language", "en")
     if language not in LANGUAGES:
         raise CampaignError("language", f"must be one of {', '.join(LANGUAGES)}")
-    translations = _translations(data, language)
+    translations = parse_translations(data, language)
 
     video_url = _video_url(data)
 
     goal = _whole(data, "goal", 1)
+    try:
+        closes_at = closing.parse_closes_at(data.get("closes_at"))
+    except ValueError as exc:
+        raise CampaignError("closes_at", str(exc)) from None
+    purge_after_days = _whole(data, "purge_after_days", 0)
+    if purge_after_days is not None and purge_after_days > closing.MAX_PURGE_DAYS:
+        raise CampaignError("purge_after_days", f"must be at most {closing.MAX_PURGE_DAYS}")
+    if purge_after_days is not None and not closes_at:
+        raise CampaignError("purge_after_days", "needs closes_at: the days count from then")
     return Campaign(
         slug=slug,
         counter_offset=_whole(data, "counter_offset", 0) or 0,
@@ -324,6 +250,8 @@ def parse(data: dict[str, Any], stored: bool = False) -> Campaign:
         hold_for_review=hold,
         language=language,
         video_url=video_url,
+        closes_at=closes_at,
+        purge_after_days=purge_after_days,
         translations=translations,
         **{name: getattr(content, name) for name in TEXT_FIELDS},
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from widget import signing
-from widget.campaigns import CLOSED, Campaign
+from widget.campaigns import Campaign
 from widget.store import Audit, Store
 
 
@@ -83,7 +83,7 @@ async def purge(
     store: Store, campaign: Campaign, older_than_days: int, audit: Audit | None = None
 ) -> int:
     """Remove the personal data of a closed campaign's signatures older than N days."""
-    if campaign.status != CLOSED:
+    if campaign.is_open:
         raise ReviewError("only a closed campaign can be purged: close it first")
     if older_than_days < 0:
         raise ReviewError("--older-than must be 0 days or more")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 import jinja2
 import jinja2.bccache
 
-from widget import i18n
+from widget import closing, i18n
 from widget.campaigns import LANGUAGES
 from widget.resources import resource
 from widget.urls import URLs
@@ -59,10 +60,22 @@ class Templates:
                 urls=urls, lang=language, direction=i18n.direction(language), languages=menu
             )
             env.filters["number"] = lambda n, _lang=language: i18n.format_number(n, _lang)
+            env.filters["when"] = when
             self._envs[language] = env
 
     def render(self, name: str, language: str, **context: Any) -> str:
         return self._envs[language].get_template(name).render(**context)
+
+
+def when(stamp: str) -> str:
+    """A stored UTC time for operators: 2027-01-31 23:59 UTC (in 57 days)."""
+    at = closing.moment(stamp)
+    days = (at - datetime.now(UTC)).total_seconds() / 86400
+    if abs(days) < 1:
+        relative = "today"
+    else:
+        relative = f"in {round(days)} days" if days > 0 else f"{round(-days)} days ago"
+    return f"{at:%Y-%m-%d %H:%M} UTC ({relative})"
 
 
 # WCAG 2.1 AA (1.4.3): text needs 4.5:1 against its background. User interface components need

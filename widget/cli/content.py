@@ -36,7 +36,7 @@ async def campaign_list(settings: Settings, args: argparse.Namespace) -> None:
     for campaign, signatures in rows:
         count = campaign.counter_offset + signatures
         print(
-            f"{campaign.slug:<{width}}  {campaign.status:<6}  {count:>8}  {signatures:>10}  "
+            f"{campaign.slug:<{width}}  {campaign.state:<6}  {count:>8}  {signatures:>10}  "
             f"{signers.get(campaign.slug, 0)}"
         )
 

@@ -95,6 +95,29 @@ class Store(Accounts):
             await self._record(tx, audit)
         return exists is None
 
+    async def close_at_closing_time(self, slug: str, stamp: str, audit: Audit) -> bool:
+        """Mark an open campaign closed if its closing time is at or before `stamp`; True if
+        this call did it. Every instance may ask at once: the row lock lets one do it."""
+        async with self.backend.transaction() as tx:
+            config = await tx.fetchval(
+                f"SELECT config FROM campaigns WHERE slug = ?{self.backend.for_update}", slug
+            )
+            if config is None:
+                return False
+            data = json.loads(config)
+            if data.get("status") != campaigns_mod.OPEN:
+                return False
+            if not data.get("closes_at") or data["closes_at"] > stamp:
+                return False
+            data["status"] = campaigns_mod.CLOSED
+            await tx.execute(
+                "UPDATE campaigns SET config = ?, revision = ?, updated_at = ? WHERE slug = ?",
+                json.dumps(data, ensure_ascii=False, sort_keys=True), await self._revise(tx),
+                now(), slug,
+            )  # fmt: skip
+            await self._record(tx, audit)
+        return True
+
     async def campaigns(self) -> list[tuple[Campaign, int]]:
         """Every campaign with its number of signatures received (without the offset)."""
         rows = await self._fetch(f"SELECT config, {_COUNT} FROM campaigns ORDER BY slug")
@@ -204,9 +227,13 @@ class Store(Accounts):
     async def unsealed_count(self) -> int:
         return int(await self._value("SELECT count(*) FROM signatures WHERE sealed IS NULL"))
 
-    async def purge(self, campaign: str, before: str, audit: Audit | None = None) -> int:
+    async def purge(
+        self, campaign: str, before: str, audit: Audit | None = None, quiet: bool = False
+    ) -> int:
         """Remove the personal data of signatures older than `before`; counts stay. The random
-        key frees the address to sign a later campaign's petition."""
+        key frees the address to sign a later campaign's petition. `quiet` (the service's own
+        purge, repeated until nothing is left) writes the audit entry and rewrites the files
+        only when a row changed."""
         async with self.backend.transaction() as tx:
             purged = await tx.execute(
                 "UPDATE signatures SET sealed = NULL, partner_sealed = NULL, domain_key = NULL, "
@@ -215,8 +242,10 @@ class Store(Accounts):
                 "AND (sealed IS NOT NULL OR email <> '')",
                 campaign, before,
             )  # fmt: skip
-            await self._record(tx, audit, purged)
-        await self.backend.compact()
+            if purged or not quiet:
+                await self._record(tx, audit, purged)
+        if purged or not quiet:
+            await self.backend.compact()
         return purged
 
     async def forget_domains(self, audit: Audit | None = None) -> int:

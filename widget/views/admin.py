@@ -46,7 +46,7 @@ TEXT_FIELDS = (
     "thank_you", "share_text", "video_title", "video_url", "body",
 )  # fmt: skip
 LIST_FIELDS = ("demands", "allowed_origins")
-NUMBER_FIELDS = ("counter_offset", "goal")
+NUMBER_FIELDS = ("counter_offset", "goal", "purge_after_days")
 
 
 async def form_of(request: Request) -> dict[str, str]:
@@ -164,6 +164,7 @@ def _campaign_data(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]
     data["status"] = form.get("status", campaigns.OPEN)
     data["language"] = form.get("language", "en")
     data["theme_colour"] = form.get("theme_colour", "")
+    data["closes_at"] = form.get("closes_at", "").strip()
     data["ask_postal_code"] = form.get("ask_postal_code") == "1"
     data["hold_for_review"] = form.get("hold_for_review") == "1"
     return data

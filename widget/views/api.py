@@ -41,7 +41,7 @@ async def counter_json(
 ) -> tuple[int, bytes, list[tuple[str, str]]]:
     """Status, body and headers of a campaign's counter JSON."""
     count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
-    key = (campaign.slug, campaign.title, count, campaign.goal, campaign.status)
+    key = (campaign.slug, campaign.title, count, campaign.goal, campaign.state)
     body, etag = _encode(service, key)
     headers = [("ETag", etag), *_COUNTER_HEADERS]
     if etag in if_none_match:
