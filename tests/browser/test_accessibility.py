@@ -37,6 +37,13 @@ def test_axe_finds_nothing_serious_on_the_readers_pages(
     page.goto(f"{service.url}/c/belarus/card?lang=fr")
     accessible(page, "the oEmbed card")
 
+    page.goto(f"{service.url}/c/belarus/withdraw?lang=ru")
+    accessible(page, "the withdrawal page")
+    page.get_by_label("Код отзыва").fill("not a code")
+    page.get_by_role("button", name="Отозвать мою подпись").click()
+    expect(page.locator("#pw-code")).to_be_focused()
+    accessible(page, "the withdrawal page with its error")
+
     widgets.open("one")
     frame = widgets.ready()
     accessible(frame, "the iframe: the form")

@@ -46,4 +46,5 @@ def test_form_errors_and_thanks_in_the_iframe(
     expect(summary).to_be_hidden()
     thanks_state = widget_page.wait_fitted()
     assert thanks_state["iframeHeight"] < form_state["iframeHeight"]
+    expect(frame.locator("[data-pw-withdraw-code]")).to_be_visible()
     screenshot(page, f"embed-thanks-{viewport_width}")
