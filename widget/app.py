@@ -16,9 +16,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from widget import auth, campaigns, urls
+from widget.confirmation import Composer
 from widget.counter import Counter
 from widget.housekeeping import Housekeeping
 from widget.logins import LoginLimiter
+from widget.mail import Outbox, parse_smtp_url
 from widget.partners import PartnerLinks
 from widget.passkeys import Ceremonies
 from widget.ratelimit import SignLimiter
@@ -36,6 +38,7 @@ from widget.views import (
     admin_login,
     admin_passkeys,
     api,
+    confirm,
     demo,
     embed,
     errors,
@@ -68,6 +71,8 @@ def routes() -> list[Route | Mount]:
         Route(urls.OEMBED, oembed.oembed, name="oembed"),
         Route(urls.SIGN, embed.sign, methods=["POST"], name="sign"),
         Route(urls.THANKS, embed.thanks, name="thanks"),
+        Route(urls.CONFIRM, confirm.page, methods=["GET"], name="confirm"),
+        Route(urls.CONFIRM, confirm.confirm, methods=["POST"]),
         Route(urls.WITHDRAW, withdraw.form, methods=["GET"], name="withdraw"),
         Route(urls.WITHDRAW, withdraw.withdraw, methods=["POST"]),
         Route(urls.API_CAMPAIGN, api.campaign, name="api_campaign"),  # and a fast path
@@ -134,13 +139,17 @@ def create_app(settings: Settings) -> Starlette:
             await load_default_campaign(store)
             await service.campaigns.reload(force=True)
             await counter.refresh()
-            chores = asyncio.create_task(housekeeping.run(), name="housekeeping")
+            tasks = [asyncio.create_task(housekeeping.run(), name="housekeeping")]
+            if service.outbox is not None:
+                tasks.append(asyncio.create_task(service.outbox.run(), name="outbox"))
             try:
                 yield
             finally:
-                chores.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await chores
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         finally:
             await store.close()
             await service.sign_limiter.close()
@@ -162,7 +171,12 @@ def create_app(settings: Settings) -> Starlette:
         receipts=Receipts(settings.secret),
     )
     service.campaigns.reloaded.append(service.pages.clear)
-    housekeeping = Housekeeping(store, lambda: service.campaigns.reload(force=True))
+    if settings.smtp_url and settings.mail_from:
+        composer = Composer(store, service.campaigns, settings.mail_from, settings.confirm_days)
+        service.outbox = Outbox(parse_smtp_url(settings.smtp_url, settings.smtp_ca_file), composer)
+    housekeeping = Housekeeping(
+        store, lambda: service.campaigns.reload(force=True), confirm_days=settings.confirm_days
+    )
     app = Starlette(
         routes=routes(),
         middleware=[

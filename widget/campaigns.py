@@ -55,6 +55,7 @@ class Campaign:
     video_title: str = ""
     video_url: str = ""
     hold_for_review: bool = False
+    confirm_email: bool = False  # counted once confirmed through an emailed link
     closes_at: str = ""  # UTC, like 2027-01-31T23:59:00Z; "" for no closing time
     purge_after_days: int | None = None  # counted from closes_at; None: never by itself
     # Texts in other languages than `language`; a text left out falls back to the main one.
@@ -221,6 +222,9 @@ def parse(data: dict[str, Any], stored: bool = False) -> Campaign:
     hold = data.get("hold_for_review", False)
     if not isinstance(hold, bool):
         raise CampaignError("hold_for_review", "must be true or false")
+    confirm = data.get("confirm_email", False)
+    if not isinstance(confirm, bool):
+        raise CampaignError("confirm_email", "must be true or false")
 
     language = data.get("language", "en")
     if language not in LANGUAGES:
@@ -248,6 +252,7 @@ def parse(data: dict[str, Any], stored: bool = False) -> Campaign:
         theme_colour=colour.lower(),
         ask_postal_code=ask_postal,
         hold_for_review=hold,
+        confirm_email=confirm,
         language=language,
         video_url=video_url,
         closes_at=closes_at,

@@ -1,6 +1,7 @@
 """What the service does by itself, on every instance, with no cron job: it closes a campaign at
 its `closes_at`, and purges the personal data of its signatures `purge_after_days` later
-(widget/closing.py), each with its audit entry. Readers are refused at the closing time itself
+(widget/closing.py), each with its audit entry; and it deletes signatures whose confirmation
+link expired unconfirmed (widget/confirmation.py). Readers are refused at the closing time itself
 (Campaign.is_open); this marks the stored campaign closed so that the admin and the CLI agree."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from widget import campaigns, closing
+from widget import campaigns, closing, confirmation
 from widget.store import Audit, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,12 @@ class Housekeeping:
         store: Store,
         changed: Callable[[], Awaitable[None]],
         interval: float | None = None,
+        confirm_days: int = 7,
     ) -> None:
         self.store = store
         self.changed = changed  # the registry's reload, after a campaign was closed
         self.interval = INTERVAL if interval is None else interval
+        self.confirm_days = confirm_days
         # (slug, purge time) whose purge found nothing left: not asked again by this process.
         # A signature in flight at the closing time is purged by the next round.
         self._purged: set[tuple[str, str]] = set()
@@ -63,3 +66,6 @@ class Housekeeping:
                 self._purged.add((slug, purge_at))
         if closed:
             await self.changed()
+        expired = await self.store.drop_unconfirmed(confirmation.not_before(self.confirm_days))
+        if expired:
+            log.info("deleted %d signature(s) whose confirmation link expired", expired)

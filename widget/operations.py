@@ -49,7 +49,7 @@ async def partner(store: Store, code: str) -> Partner:
 # Settings whose values the audit log records; texts are named, not quoted.
 AUDITED_AS_VALUES = (
     "status", "counter_offset", "goal", "language", "allowed_origins", "hold_for_review",
-    "closes_at", "purge_after_days",
+    "closes_at", "purge_after_days", "confirm_email",
 )  # fmt: skip
 
 

@@ -43,6 +43,9 @@ class SealedSignature:
     held: bool = False
     # The keyed hash of the withdrawal code the reader was shown (widget/withdrawal.py).
     withdraw_key: bytes | None = None
+    # Awaiting confirmation by email (widget/confirmation.py): stored, not counted.
+    pending: bool = False
+    confirm_key: bytes | None = None
 
 
 def generate_keypair() -> tuple[str, str]:
@@ -102,6 +105,7 @@ class Sealer:
         partner_key: str = "",
         held: bool = False,
         withdraw_key: bytes | None = None,
+        confirm_key: bytes | None = None,
     ) -> SealedSignature:
         personal = _encode({name: getattr(signature, name) for name in PERSONAL_FIELDS})
         partner_sealed = None
@@ -120,6 +124,8 @@ class Sealer:
             signed_at=signature.signed_at,
             held=held,
             withdraw_key=withdraw_key,
+            pending=confirm_key is not None,
+            confirm_key=confirm_key,
         )
 
 

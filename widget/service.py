@@ -8,8 +8,10 @@ from typing import Any
 from starlette.requests import Request
 
 from widget.cache import BoundedCache
+from widget.confirmation import Letter
 from widget.counter import Counter
 from widget.logins import LoginLimiter
+from widget.mail import Outbox
 from widget.partners import PartnerLinks
 from widget.passkeys import Ceremonies
 from widget.ratelimit import SignLimiter
@@ -37,6 +39,8 @@ class Service:
     ceremonies: Ceremonies
     sign_limiter: SignLimiter
     receipts: Receipts
+    # Confirmation emails waiting to go; None without PETITION_WIDGET_SMTP_URL.
+    outbox: Outbox[Letter] | None = None
     # Reader pages rendered once per campaign, language, partner and page (views/embed.py),
     # emptied whenever the registry reloads campaigns and partners.
     pages: BoundedCache[tuple[Any, ...], Any] = field(default_factory=lambda: BoundedCache(2048))

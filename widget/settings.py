@@ -175,6 +175,25 @@ class Settings:
         "origins ask for the password again unless it was given within this many minutes.",
     )
 
+    smtp_url: str | None = _setting(
+        None,
+        "The SMTP server that sends confirmation emails, for campaigns with confirm_email: "
+        "smtp://USER:PASSWORD@HOST:587 (STARTTLS, required) or smtps://USER:PASSWORD@HOST:465 "
+        "(TLS); percent-encode special characters in the user and password. ?starttls=off "
+        "only for a relay on localhost.",
+    )
+    smtp_ca_file: str | None = _setting(
+        None, "A file of CA certificates to verify the SMTP server with, instead of the system's."
+    )
+    mail_from: str | None = _setting(
+        None, "The From address of confirmation emails (required with SMTP_URL)."
+    )
+    confirm_days: int = _setting(
+        7,
+        "A confirmation link works for this many days; signatures still unconfirmed then are "
+        "deleted.",
+    )
+
     admin_require_passkey: bool = _setting(
         False,
         "Every operator must use a passkey: one who has none is asked to enrol one before "
@@ -205,7 +224,7 @@ class Settings:
         for name in (
             "token_max_age", "max_body_bytes", "db_pool_size", "admin_idle_minutes",
             "admin_session_hours", "admin_confirm_minutes", "max_header_bytes",
-            "keep_alive_seconds", "max_connections", "graceful_shutdown_seconds",
+            "keep_alive_seconds", "max_connections", "graceful_shutdown_seconds", "confirm_days",
         ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be at least 1")
@@ -233,7 +252,28 @@ class Settings:
         from widget.ratelimit import parse_limits
 
         parse_limits(self.rate_limits)
+        self._check_mail()
         return settings._with_secret()
+
+    def _check_mail(self) -> None:
+        if not self.smtp_url:
+            return
+        from email_validator import EmailNotValidError, validate_email
+
+        from widget.mail import MailSettingsError, parse_smtp_url
+
+        try:
+            parse_smtp_url(self.smtp_url)
+        except MailSettingsError as exc:
+            raise SettingsError(f"{ENV_PREFIX}SMTP_URL: {exc}") from None
+        if not self.mail_from:
+            raise SettingsError(f"{ENV_PREFIX}MAIL_FROM: required with SMTP_URL")
+        try:
+            validate_email(self.mail_from, check_deliverability=False)
+        except EmailNotValidError:
+            raise SettingsError(
+                f"{ENV_PREFIX}MAIL_FROM: expected an address like petitions@example.org"
+            ) from None
 
     def _with_secret(self) -> Settings:
         """These settings with secret_key filled in from the key file, made on first run."""

@@ -16,6 +16,7 @@ COUNTER = "/c/{slug}/counter"
 SIGN = "/c/{slug}/sign"
 THANKS = "/c/{slug}/thanks"
 WITHDRAW = "/c/{slug}/withdraw"
+CONFIRM = "/c/{slug}/confirm/{token}"
 API_CAMPAIGN = "/api/campaigns/{slug}"
 PARTNER_EXPORT = "/c/{slug}/partners/{code}/export.csv"
 OEMBED = "/oembed"
@@ -93,6 +94,9 @@ class URLs:
     ) -> str:
         query = _query(partner=partner, lang=lang, view=view, receipt=receipt)
         return self.base + THANKS.format(slug=slug) + query
+
+    def confirm(self, slug: str, token: str, lang: str | None = None) -> str:
+        return self.base + CONFIRM.format(slug=slug, token=token) + _query(lang=lang)
 
     def withdraw(self, slug: str, lang: str | None = None) -> str:
         return self.base + WITHDRAW.format(slug=slug) + _query(lang=lang)

@@ -24,12 +24,13 @@ def signature_row(s: SealedSignature) -> tuple[Any, ...]:
     return (
         s.campaign, s.email_key, s.domain_key, s.sealed, s.partner_sealed, s.country,
         s.opt_in, s.partner, s.partner_opt_in, s.signed_at, s.held, s.withdraw_key,
+        s.pending, s.confirm_key,
     )  # fmt: skip
 
 
 SIGNATURE_COLUMNS = (
     "campaign, email_key, domain_key, sealed, partner_sealed, country, opt_in, partner, "
-    "partner_opt_in, signed_at, held, withdraw_key"
+    "partner_opt_in, signed_at, held, withdraw_key, pending, confirm_key"
 )
 
 

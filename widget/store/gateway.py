@@ -19,13 +19,16 @@ from widget.store.backend import Backend, Connection, now
 from widget.store.types import AddedListener, Audit, SignatureRow, Stats, StoreError
 from widget.store.writer import GroupWriter
 
-# A signature counts once it is neither held for review nor invalidated.
-COUNTED = "NOT held AND NOT invalid"
+# A signature counts once it is neither held for review, awaiting confirmation nor invalidated.
+COUNTED = "NOT held AND NOT pending AND NOT invalid"
+# What the count-keeping code reads of a row: its campaign, whether it is not counted for a
+# reason other than invalidation (held or pending), and whether it is invalid.
+_COUNT_STATE = "campaign, held OR pending, invalid"
 # A signer's latest counted signature: the one whose consents the exports follow.
 LATEST = (
     "NOT EXISTS (SELECT 1 FROM signatures AS later WHERE later.campaign = signatures.campaign "
     "AND later.email_key = signatures.email_key AND later.id > signatures.id "
-    "AND NOT later.held AND NOT later.invalid)"
+    "AND NOT later.held AND NOT later.pending AND NOT later.invalid)"
 )
 _COUNT = "(SELECT coalesce(sum(n), 0) FROM campaign_counts WHERE campaign = slug)"
 _SIGNATURE = (
@@ -155,12 +158,12 @@ class Store(Accounts):
         """One transaction for the whole batch; returns the signatures counted per campaign
         (held ones are stored, and counted once released)."""
         counted = Counter({s.campaign: 0 for s in batch})
-        counted.update(s.campaign for s in batch if not s.held)
+        counted.update(s.campaign for s in batch if not s.held and not s.pending)
         await self.backend.insert_signatures(batch, dict(counted), self._shard())
         return {slug: n for slug, n in counted.items() if n}
 
     async def _uncount(self, tx: Connection, rows: list[tuple[Any, ...]]) -> dict[str, int]:
-        """Lower the counts by the counted ones among (campaign, held, invalid) rows."""
+        """Lower the counts by the counted ones among rows of _COUNT_STATE."""
         counted = Counter(slug for slug, held, invalid in rows if not held and not invalid)
         for slug, n in counted.items():
             await self._bump(tx, slug, -n)
@@ -175,8 +178,7 @@ class Store(Accounts):
         params = (email_key, campaign) if campaign is not None else (email_key,)
         async with self.backend.transaction() as tx:
             gone = await tx.fetch(
-                f"DELETE FROM signatures WHERE email_key = ?{scope} "
-                "RETURNING campaign, held, invalid",
+                f"DELETE FROM signatures WHERE email_key = ?{scope} RETURNING {_COUNT_STATE}",
                 *params,
             )
             uncounted = await self._uncount(tx, gone)
@@ -190,7 +192,7 @@ class Store(Accounts):
         async with self.backend.transaction() as tx:
             gone = await tx.fetch(
                 "DELETE FROM signatures WHERE campaign = ? AND withdraw_key = ? "
-                "RETURNING campaign, held, invalid",
+                f"RETURNING {_COUNT_STATE}",
                 campaign, withdraw_key,
             )  # fmt: skip
             uncounted = await self._uncount(tx, gone)
@@ -198,6 +200,63 @@ class Store(Accounts):
                 await self._record(tx, audit, len(gone))
         self._notify({slug: -n for slug, n in uncounted.items()})
         return bool(gone)
+
+    # Confirmation by email (widget/confirmation.py) ------------------------------------------
+
+    async def confirm(self, campaign: str, confirm_key: bytes, not_before: str) -> str:
+        """Confirm the signature made with this link, if it awaits confirmation and was made at
+        or after `not_before`: it counts from now on. Returns "confirmed", "already" (it was
+        confirmed before) or "expired" (too old, withdrawn, purged, or never made)."""
+        async with self.backend.transaction() as tx:
+            done = await tx.fetch(
+                "UPDATE signatures SET pending = false WHERE campaign = ? AND confirm_key = ? "
+                "AND pending AND signed_at >= ? RETURNING campaign, held, invalid",
+                campaign, confirm_key, not_before,
+            )  # fmt: skip
+            counted = [(slug, 1) for slug, held, invalid in done if not held and not invalid]
+            for slug, n in counted:
+                await self._bump(tx, slug, n)
+        if done:
+            self._notify(dict(counted))
+            return "confirmed"
+        return await self.confirmation_state(campaign, confirm_key, not_before)
+
+    async def confirmation_state(self, campaign: str, confirm_key: bytes, not_before: str) -> str:
+        """ "pending" (the link's button would confirm), "already" or "expired"."""
+        rows = await self._fetch(
+            "SELECT pending, signed_at >= ? FROM signatures WHERE campaign = ? "
+            "AND confirm_key = ?",
+            not_before, campaign, confirm_key,
+        )  # fmt: skip
+        if not rows:
+            return "expired"
+        pending, fresh = rows[0]
+        if not pending:
+            return "already"
+        return "pending" if fresh else "expired"
+
+    async def has_confirmed(self, campaign: str, email_key: bytes) -> bool:
+        """Whether this address has a confirmed, valid signature on the campaign. Asked only by
+        the mail queue, after the reader was answered: never in a reader's request."""
+        rows = await self._fetch(
+            "SELECT 1 FROM signatures WHERE campaign = ? AND email_key = ? AND NOT pending "
+            "AND NOT invalid LIMIT 1",
+            campaign, email_key,
+        )  # fmt: skip
+        return bool(rows)
+
+    async def drop_unconfirmed(self, before: str) -> int:
+        """Delete the signatures still awaiting confirmation that were made before `before`:
+        their links have expired. They never counted, so no count moves. Asked every round of
+        housekeeping: without such a row (the usual case) it only reads, through the index."""
+        if not await self._fetch(
+            "SELECT 1 FROM signatures WHERE pending AND signed_at < ?", before
+        ):
+            return 0
+        async with self.backend.transaction() as tx:
+            return await tx.execute(
+                "DELETE FROM signatures WHERE pending AND signed_at < ?", before
+            )
 
     async def seal_legacy_rows(self, sealer: Sealer, chunk: int = 500) -> int:
         """Seal every row stored in plaintext (from before sealing); returns how many."""
@@ -264,7 +323,7 @@ class Store(Accounts):
         async with self.backend.transaction() as tx:
             released = len(await tx.fetch(
                 "UPDATE signatures SET held = false WHERE campaign = ? AND held AND NOT invalid "
-                "RETURNING id",
+                "AND NOT pending RETURNING id",
                 campaign,
             ))  # fmt: skip
             await self._bump(tx, campaign, released)
@@ -295,7 +354,7 @@ class Store(Accounts):
             # another instance is uncounted here, exactly once.
             changed = await tx.fetch(
                 f"UPDATE signatures SET invalid = true WHERE {' AND '.join(where)} "
-                "RETURNING campaign, held, false",
+                "RETURNING campaign, held OR pending, false",
                 *params,
             )
             uncounted = await self._uncount(tx, changed)
@@ -342,10 +401,11 @@ class Store(Accounts):
             f"FROM signatures {where} GROUP BY partner ORDER BY n DESC, partner NULLS FIRST",
             campaign,
         )
-        ((recent, held, signers),) = await self._fetch(
+        ((recent, held, signers, pending),) = await self._fetch(
             f"SELECT count(*) FILTER (WHERE signed_at >= ? AND {COUNTED}), "
-            "count(*) FILTER (WHERE held AND NOT invalid), "
-            f"count(DISTINCT email_key) FILTER (WHERE {COUNTED}) "
+            "count(*) FILTER (WHERE held AND NOT pending AND NOT invalid), "
+            f"count(DISTINCT email_key) FILTER (WHERE {COUNTED}), "
+            "count(*) FILTER (WHERE pending AND NOT invalid) "
             "FROM signatures WHERE campaign = ?",
             since, campaign,
         )  # fmt: skip
@@ -353,7 +413,7 @@ class Store(Accounts):
             [(day, int(n)) for day, n in per_day],
             [(code, int(n)) for code, n in by_country],
             [(code, int(n), int(opted)) for code, n, opted in by_partner],
-            int(recent), int(held), int(signers),
+            int(recent), int(held), int(signers), int(pending),
         )  # fmt: skip
 
 

@@ -58,22 +58,23 @@ _INSERT_BATCH = """
         SELECT *, nextval('signatures_id_seq') AS id
         FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[],
                     $7::boolean[], $8::text[], $9::boolean[], $10::text[], $11::boolean[],
-                    $12::bytea[])
+                    $12::bytea[], $13::boolean[], $14::bytea[])
              WITH ORDINALITY AS batch (campaign, email_key, domain_key, sealed, partner_sealed,
                                        country, opt_in, partner, partner_opt_in, signed_at,
-                                       held, withdraw_key, position)
+                                       held, withdraw_key, pending, confirm_key, position)
         ORDER BY position
     ), added AS (
         INSERT INTO signatures (id, campaign, email_key, domain_key, sealed, partner_sealed,
                                 country, opt_in, partner, partner_opt_in, signed_at, held,
-                                withdraw_key)
+                                withdraw_key, pending, confirm_key)
         SELECT id, campaign, email_key, domain_key, sealed, partner_sealed,
-               country, opt_in, partner, partner_opt_in, signed_at, held, withdraw_key
+               country, opt_in, partner, partner_opt_in, signed_at, held, withdraw_key,
+               pending, confirm_key
         FROM batch ORDER BY id
         RETURNING 1
     ), bumped AS (
         INSERT INTO campaign_counts (campaign, shard, n)
-        SELECT campaign, $13, n FROM unnest($14::text[], $15::bigint[]) AS c (campaign, n)
+        SELECT campaign, $15, n FROM unnest($16::text[], $17::bigint[]) AS c (campaign, n)
         ORDER BY campaign
         ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n
     )

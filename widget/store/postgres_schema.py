@@ -123,4 +123,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX signatures_withdraw_key ON signatures (withdraw_key)
     WHERE withdraw_key IS NOT NULL;
     """,
+    # Signatures awaiting confirmation by email: stored, not counted until the link's button
+    # is pressed; only a keyed hash of the link's token is kept.
+    """
+    ALTER TABLE signatures ADD COLUMN pending BOOLEAN NOT NULL DEFAULT false;
+    ALTER TABLE signatures ADD COLUMN confirm_key BYTEA;
+    CREATE INDEX signatures_confirm_key ON signatures (confirm_key)
+    WHERE confirm_key IS NOT NULL;
+    CREATE INDEX signatures_pending ON signatures (signed_at) WHERE pending;
+    """,
 )

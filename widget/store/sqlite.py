@@ -29,7 +29,7 @@ BUSY_SECONDS = 10.0
 WAL_SIZE_LIMIT = 1024 * 1024
 
 
-_INSERT = f"INSERT INTO signatures ({SIGNATURE_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+_INSERT = f"INSERT INTO signatures ({SIGNATURE_COLUMNS}) VALUES ({', '.join('?' * 14)})"
 _BUMP = (
     "INSERT INTO campaign_counts (campaign, shard, n) VALUES (?, ?, ?) "
     "ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n"

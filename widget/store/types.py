@@ -29,6 +29,7 @@ class Stats(NamedTuple):
     # Distinct addresses among the counted signatures: an operator's figure, never public
     # (the public count is every signature received, so it cannot tell a repeat apart).
     signers: int = 0
+    pending: int = 0  # awaiting confirmation by email, not counted
 
 
 class AuditEntry(NamedTuple):

@@ -167,6 +167,7 @@ def _campaign_data(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]
     data["closes_at"] = form.get("closes_at", "").strip()
     data["ask_postal_code"] = form.get("ask_postal_code") == "1"
     data["hold_for_review"] = form.get("hold_for_review") == "1"
+    data["confirm_email"] = form.get("confirm_email") == "1"
     return data
 
 

@@ -3,6 +3,7 @@ thank-you page. Handlers guard first, then make one call into the domain."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from widget import counter, i18n, ratelimit, security, share, signing, withdrawal
+from widget import confirmation, counter, i18n, ratelimit, security, share, signing, withdrawal
 from widget.campaigns import Campaign
 from widget.countries import country_choices
 from widget.i18n import N_
@@ -22,6 +23,7 @@ from widget.templating import theme_style
 from widget.urls import URLs
 from widget.views.guards import campaign_or_404, parse_form
 
+log = logging.getLogger(__name__)
 EMBED = "embed"
 HOSTED = "hosted"
 COUNTER = "counter"
@@ -138,6 +140,7 @@ class _Page:
             share_links=share.links(share_url, content.share_text or content.title, content.title),
             **{name: f"\x00{name}\x00" for name in _MARKS},
             countries=country_choices(language),
+            confirm_days=service.settings.confirm_days,
             theme_css=theme_css,
             trusted_origins=" ".join(
                 security.trusted_hosts(campaign.allowed_origins, service.campaigns.partner_origins)
@@ -272,21 +275,35 @@ async def sign(request: Request) -> Response:
         return retry_after(await again(429, {"form": wait.message}), wait)
     registered = service.campaigns.partners.get(signature.partner or "")
     code = withdrawal.new_code()
+    # With confirmation by email, every signature gets a link, a repeat included; whether the
+    # address had confirmed before is asked only by the mail queue, after this answer.
+    link = confirmation.new_token() if campaign.confirm_email else ""
+    if link and service.outbox is None:
+        log.error(
+            "campaign %r asks for confirmation by email, and no SMTP_URL is set", campaign.slug
+        )
+        return await again(503, {"form": NOT_STORED})
     sealed = service.sealer.seal(
         signature, registered.public_key if registered else "", held=campaign.hold_for_review,
         withdraw_key=withdrawal.key(service.settings.secret, code),
+        confirm_key=confirmation.key(service.settings.secret, link) if link else None,
     )  # fmt: skip
     try:
         await service.store.add_signature(sealed)
     except StoreError:
         return await again(503, {"form": NOT_STORED})
+    if link and service.outbox is not None:
+        origin = security.own_origin(request, service.settings.public_url)
+        service.outbox.post(confirmation.Letter(
+            signature.email, campaign.slug, language, link, signature.email_key, origin,
+        ))  # fmt: skip
 
     if wants_json:
         # The code goes to our own page in the iframe (frame.js), never to the host page.
         count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
         return JSONResponse({
             "ok": True, "count": count, "count_text": counter.sentence(count, language),
-            "withdraw_code": code,
+            "withdraw_code": code, "pending": bool(link),
         })  # fmt: skip
     receipt = service.receipts.issue(campaign.slug, code)
     return RedirectResponse(
