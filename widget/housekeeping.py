@@ -40,6 +40,8 @@ class Housekeeping:
                 await self.round()
             except StoreError as exc:
                 log.warning("housekeeping waits for the database: %s", exc)
+            except Exception:  # the loop must outlive any one round (a store closing under it)
+                log.exception("a housekeeping round failed; the next one will try again")
             await asyncio.sleep(self.interval)
 
     async def round(self) -> None:

@@ -46,20 +46,20 @@ class _SQLite(Connection):
             changed = cursor.rowcount
             await cursor.close()
             return changed
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite's closed connection
             raise StoreError("the database refused a statement") from exc
 
     async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         try:
             await self.db.executemany(sql, rows)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite's closed connection
             raise StoreError("the database refused a statement") from exc
 
     async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         try:
             async with self.db.execute(sql, params) as cursor:
                 return [tuple(row) for row in await cursor.fetchall()]
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:
             raise StoreError("the database refused a query") from exc
 
 
