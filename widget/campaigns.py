@@ -4,7 +4,9 @@ Its texts and their translations are in widget/texts.py."""
 from __future__ import annotations
 
 import logging
+import math
 import re
+import time
 import tomllib
 from dataclasses import dataclass, field, fields
 from functools import cached_property
@@ -65,7 +67,12 @@ class Campaign:
     @property
     def is_open(self) -> bool:
         """Open, and before its closing time: it closes at that moment, between two reloads."""
-        return self.status == OPEN and not (self.closes_at and closing.now() >= self.closes_at)
+        return self.status == OPEN and time.time() < self._closes
+
+    @cached_property
+    def _closes(self) -> float:
+        # is_open is asked on every reader page and signature: compare numbers, made once.
+        return closing.moment(self.closes_at).timestamp() if self.closes_at else math.inf
 
     @property
     def state(self) -> str:

@@ -9,8 +9,6 @@ was answered: such an address gets an email saying it is already counted, with n
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 import secrets
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from email.utils import formatdate, make_msgid
 from widget import closing, i18n
 from widget.i18n import N_
 from widget.registry import CampaignRegistry
+from widget.signing import keyed_hash
 from widget.store import Store
 from widget.urls import URLs
 
@@ -66,8 +65,7 @@ def new_token() -> str:
 
 
 def key(secret: str, token: str) -> bytes:
-    derived = hmac.new(secret.encode(), KEY_CONTEXT, hashlib.sha256).digest()
-    return hmac.new(derived, token.encode(), hashlib.sha256).digest()
+    return keyed_hash(secret, KEY_CONTEXT, token)
 
 
 def not_before(days: int) -> str:

@@ -148,12 +148,13 @@ class Outbox(Generic[Letter]):
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             # The error names the server's answer, never the address.
             if attempt >= len(self.delays):
-                log.error("gave up a confirmation email after %d attempts: %s", attempt + 1, exc)
+                log.error("gave up a confirmation email after %d attempts (%s)", attempt + 1,
+                          _described(exc))  # fmt: skip
                 return
-            log.warning("a confirmation email failed (%s); trying again", type(exc).__name__)
+            log.warning("a confirmation email failed (%s); trying again", _described(exc))
             self._later(letter, attempt + 1, self.delays[attempt])
-        except Exception:
-            log.exception("a confirmation email could not be composed")
+        except Exception as exc:  # its message or traceback could quote the address
+            log.error("a confirmation email could not be composed (%s)", type(exc).__name__)
 
     def _later(self, letter: Letter, attempt: int, delay: float) -> None:
         def again() -> None:
@@ -166,6 +167,9 @@ class Outbox(Generic[Letter]):
         handle = asyncio.get_running_loop().call_later(delay, again)
         self._retries.add(handle)
 
-    @property
-    def waiting(self) -> int:
-        return self._queue.qsize() + len(self._retries)
+
+def _described(exc: Exception) -> str:
+    """The kind of failure and the server's reply code, never its text: a refusal such as
+    "550 <name@example.org>: unknown user" quotes the recipient's address."""
+    code = getattr(exc, "code", None)
+    return f"{type(exc).__name__} {code}" if code else type(exc).__name__

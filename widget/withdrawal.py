@@ -8,8 +8,6 @@ only, so the address in the reader's history does not hold the code once the pag
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -19,6 +17,7 @@ from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 
 from widget.i18n import N_
+from widget.signing import derived_key, keyed_hash
 
 # Crockford's base32: digits and capitals without I, L, O and U, so a code reads aloud and
 # copies by hand without look-alikes; I and L typed by mistake count as 1, O as 0.
@@ -59,16 +58,14 @@ def normalise(raw: str) -> str:
 
 def key(secret: str, code: str) -> bytes:
     """The keyed hash stored with the signature: a copy of the database cannot test codes."""
-    derived = hmac.new(secret.encode(), KEY_CONTEXT, hashlib.sha256).digest()
-    return hmac.new(derived, normalise(code).encode(), hashlib.sha256).digest()
+    return keyed_hash(secret, KEY_CONTEXT, normalise(code))
 
 
 class Receipts:
     """The code on its way from the signing redirect to the no-JavaScript thank-you page."""
 
     def __init__(self, secret: str, seconds: int = RECEIPT_SECONDS) -> None:
-        derived = hmac.new(secret.encode(), RECEIPT_CONTEXT, hashlib.sha256).digest()
-        self._box = SecretBox(derived)
+        self._box = SecretBox(derived_key(secret, RECEIPT_CONTEXT))
         self.seconds = seconds
 
     def issue(self, slug: str, code: str) -> str:
