@@ -35,6 +35,16 @@ async def test_the_answer_is_a_rich_card(client):
     src = html.unescape(re.search(r'<iframe src="([^"]+)"', body["html"]).group(1))
     assert src == "http://testserver/c/belarus/card?partner=amnesty-ca&lang=fr"
     assert "<script" not in body["html"]
+    # WordPress's embed format: a quote with a link to the petition, before the iframe (its
+    # embed script, which sizes the card and lets its button open the hosted page, loads
+    # only for such embeds); hidden where the HTML is shown as it is.
+    quote = re.fullmatch(
+        r'<blockquote style="display:none"><a href="([^"]+)">([^<]+)</a></blockquote><iframe .*',
+        body["html"],
+    )
+    assert quote is not None, body["html"]
+    assert html.unescape(quote.group(1)) == "http://testserver/c/belarus?partner=amnesty-ca&lang=fr"
+    assert html.unescape(quote.group(2)) == body["title"]
 
     narrow = (await client.get("/oembed", params={"url": HOSTED, "maxwidth": "320"})).json()
     assert narrow["width"] == 320

@@ -142,6 +142,16 @@ DirectoryIndex index.php
 php_admin_value error_log "{folder}/logs/php.log"
 """
 
+# The service listens on 127.0.0.1 and a high port here, which WordPress's "safe" requests
+# (oEmbed discovery) refuse; on the Internet it is an external host on 443 like any other.
+LOOPBACK = """<?php
+add_filter( 'http_request_host_is_external', '__return_true' );
+add_filter( 'http_allowed_safe_ports', function ( $ports, $host, $url ) {
+	$ports[] = (int) wp_parse_url( $url, PHP_URL_PORT );
+	return $ports;
+}, 10, 3 );
+"""
+
 INSTALL = """<?php
 define( 'WP_INSTALLING', true );
 require '{root}/wp-load.php';
@@ -242,6 +252,9 @@ def running_wordpress(service_url: str, port: int) -> Iterator[WordPress]:
         shutil.copytree(WORDPRESS, root, symlinks=True)
         with zipfile.ZipFile(build_plugin(folder / "dist")) as plugin:
             plugin.extractall(root / "wp-content" / "plugins")
+        mu_plugins = root / "wp-content" / "mu-plugins"
+        mu_plugins.mkdir()
+        (mu_plugins / "loopback.php").write_text(LOOPBACK)
         for name in ("logs", "run"):
             (folder / name).mkdir()
             (folder / name).chmod(0o777)

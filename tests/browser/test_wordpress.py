@@ -142,6 +142,29 @@ def test_a_server_side_counter_needs_no_request_from_the_reader(
     assert wp_service.url not in network.origins(), network.origins()
 
 
+def test_without_the_plugin_a_bare_url_becomes_the_services_card(
+    wordpress: WordPress, wp_service: Service, page: Page
+) -> None:
+    """WordPress alone discovers the hosted page's oEmbed and shows its card in a sandbox
+    (scripts only); the card's button opens the hosted petition in the top window."""
+    plugin = "'petition-widget/petition-widget.php'"
+    include = "require_once ABSPATH . 'wp-admin/includes/plugin.php';"
+    wordpress.php(f"{include} deactivate_plugins({plugin});")
+    try:
+        page.goto(wordpress.posts["author-url"])
+        card = page.locator("iframe.wp-embedded-content")
+        expect(card).to_have_attribute("sandbox", "allow-scripts")
+        assert (card.get_attribute("src") or "").startswith(f"{wp_service.url}/c/belarus/card?")
+        frame = page.frame_locator("iframe.wp-embedded-content")
+        expect(frame.locator("[data-pw-count-text]")).to_contain_text("people have taken action")
+        save_screenshot(page, "wordpress-oembed-card")
+        frame.locator("a.pw-button").click()
+        page.wait_for_url(re.compile(re.escape(f"{wp_service.url}/c/belarus?")))
+        expect(page.locator("h1")).to_have_text("Protect peaceful protesters in Belarus")
+    finally:
+        wordpress.php(f"{include} activate_plugin({plugin});")
+
+
 def test_the_plugins_counts_read_as_the_services(wordpress: WordPress) -> None:
     """Plural forms and digit grouping, for every language (the texts come from the
     service's translations; the plural rules are written in PHP)."""

@@ -53,8 +53,15 @@ async def oembed(request: Request) -> Response:
     except ValueError:
         partner = None
     content = campaign.content(language)
-    card = URLs(origin).card(campaign.slug, lang=language, partner=partner)
+    urls = URLs(origin)
+    card = urls.card(campaign.slug, lang=language, partner=partner)
+    hosted = urls.hosted(campaign.slug, lang=language, partner=partner)
+    # The quote first, as WordPress's own embeds have it: WordPress loads its embed script
+    # (the card's height, its button opening the hosted page) only for an embed that has one,
+    # and shows it until the card answers. Consumers that show the HTML as it is hide it.
     html = (
+        f'<blockquote style="display:none"><a href="{escape(hosted)}">'
+        f"{escape(content.title)}</a></blockquote>"
         f'<iframe src="{escape(card)}" width="{width}" height="{height}" '
         f'title="{escape(content.title)}" frameborder="0" scrolling="no"></iframe>'
     )
