@@ -18,6 +18,14 @@
     var origin;
     try { origin = new URL(link ? el.href : el.src).origin; } catch (e) { return; }
     el.setAttribute("data-pw-mounted", "1");
+    // Our oEmbed HTML where a CMS shows it as it is (and runs its script): the petition
+    // takes the place of the quote and of the card that follows it.
+    var quote = link && data.oembed && el.closest("blockquote");
+    if (quote) {
+      var card = quote.nextElementSibling;
+      if (card && card.tagName === "IFRAME") card.parentNode.removeChild(card);
+      quote.parentNode.replaceChild(el, quote);
+    }
     var mode = data.mode === "counter" ? "counter" : "embed";
     var lang = data.lang || "";
     var text = TEXT[(lang || navigator.language || "").toLowerCase().split(/[-_]/)[0]] || TEXT.en;

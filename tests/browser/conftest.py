@@ -33,7 +33,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from playwright.sync_api import (
@@ -290,6 +290,12 @@ class PartnerHandler(BaseHTTPRequestHandler):
                 'width="600" height="280" title="Petition card" frameborder="0"></iframe>'
             )
             self._send(HTTPStatus.OK, PAGE.format(recorder=RECORDER, widgets=frame))
+        elif name == "oembed-trusted":  # oEmbed's HTML shown as it is (Ghost, Drupal…)
+            hosted = f"{self.server.service_url}/c/{CAMPAIGN}?partner=demo&lang=en"
+            query = urlencode({"url": hosted})
+            with urllib.request.urlopen(f"{self.server.service_url}/oembed?{query}") as answer:
+                embed = json.load(answer)["html"]
+            self._send(HTTPStatus.OK, PAGE.format(recorder=RECORDER, widgets=embed))
         elif name == "embed.js":  # the loader, copied to the partner's own site
             self._send(HTTPStatus.OK, resource("embed.js").read_text(), "text/javascript")
         elif name == "favicon.ico":

@@ -26,3 +26,18 @@ def test_the_card_speaks_wordpress_embed_protocol(page, partner, service, screen
     ]
     assert {m["message"] for m in messages} <= {"height", "link"}
     assert page.url == partner.url("oembed")  # the host page decides; nothing navigated
+
+
+def test_a_consumer_that_trusts_the_provider_gets_the_full_petition(
+    page, widgets, partner, service, screenshot
+):
+    """Ghost, Drupal and others show oEmbed's HTML as it is, script included: the loader
+    puts the petition in place of the quote and the card."""
+    page.goto(partner.url("oembed-trusted"))
+    frame = widgets.ready()
+    widgets.wait_fitted()
+    assert frame.url == f"{service.url}/c/belarus/embed?partner=demo&lang=en"
+    expect(page.locator("blockquote")).to_have_count(0)
+    expect(page.locator("iframe")).to_have_count(1)  # the card is gone
+    expect(frame.locator("form[data-pw-form] button[type=submit]")).to_be_visible()
+    screenshot(page, "oembed-trusted-consumer")

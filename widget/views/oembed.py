@@ -1,7 +1,9 @@
 """oEmbed (https://oembed.com): a hosted-page URL pasted on its own line in WordPress, Ghost,
 Drupal and others becomes the petition's card (views/embed.py card_frame): the count, the goal
 and a button that opens the hosted page. The card works inside WordPress's sandbox, which runs
-scripts but allows no form, so it carries no form: signing happens on the hosted page."""
+scripts but allows no form, so it carries no form: signing happens on the hosted page. A
+consumer that shows the HTML as it is, script included (it trusts the provider), gets the full
+petition instead: the loader replaces the card."""
 
 from __future__ import annotations
 
@@ -58,12 +60,17 @@ async def oembed(request: Request) -> Response:
     hosted = urls.hosted(campaign.slug, lang=language, partner=partner)
     # The quote first, as WordPress's own embeds have it: WordPress loads its embed script
     # (the card's height, its button opening the hosted page) only for an embed that has one,
-    # and shows it until the card answers. Consumers that show the HTML as it is hide it.
+    # and shows it until the card answers; it removes the data attributes and the script.
+    # Consumers that show the HTML as it is run the loader, which puts the full petition in
+    # the place of the quote and the card.
+    options = {"data-campaign": campaign.slug, "data-partner": partner, "data-lang": language}
+    data = "".join(f' {name}="{escape(value)}"' for name, value in options.items() if value)
     html = (
-        f'<blockquote style="display:none"><a href="{escape(hosted)}">'
+        f'<blockquote style="display:none"><a href="{escape(hosted)}"{data} data-oembed="1">'
         f"{escape(content.title)}</a></blockquote>"
         f'<iframe src="{escape(card)}" width="{width}" height="{height}" '
         f'title="{escape(content.title)}" frameborder="0" scrolling="no"></iframe>'
+        f'<script async src="{escape(urls.embed_js())}"></script>'
     )
     body = {
         "version": "1.0", "type": "rich", "title": content.title,
