@@ -130,8 +130,10 @@
   function showCount(data) {
     var text = document.querySelectorAll("[data-pw-count-text]");
     for (var i = 0; i < text.length; i++) text[i].textContent = data.count_text;
+    var goal = document.querySelectorAll("[data-pw-goal-text]");
+    for (var k = 0; k < goal.length; k++) goal[k].textContent = data.goal_text || "";
     var bars = document.querySelectorAll("[data-pw-progress]");
-    for (var j = 0; j < bars.length; j++) bars[j].value = Math.min(data.count, bars[j].max);
+    for (var j = 0; j < bars.length; j++) bars[j].value = data.goal_text ? Math.min(data.count, bars[j].max) : 0;
   }
 
   // The code that withdraws this signature: for the reader's eyes only, never posted out.

@@ -62,6 +62,8 @@ def test_load_then_list(tmp_path, capsys, database):
         (('title = "Protect', 'titel = "Protect'), "titel: is not a campaign field"),
         (('organisation = "Amnesty International Canada"', ""), "organisation: is required"),
         (("# goal = 1000", "goal = 0"), "goal: must be at least 1"),
+        (("# goal = 1000", "counter_minimum = -5"), "counter_minimum: must be at least 0"),
+        (("# goal = 1000", "counter_minimum = 1.5"), "counter_minimum: must be a whole number"),
         (('slug = "belarus"', 'slug = "belarus'), "file:"),
         (("[translations.fr]", "[translations.de]"), "translations.de: is not a language"),
         (("[translations.fr]", "[translations.en]"), "translations.en: is the campaign's own"),

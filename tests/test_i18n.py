@@ -233,7 +233,7 @@ async def test_numbers_are_formatted_for_the_readers_locale(client):
     french = (await client.get("/c/belarus/embed?lang=fr")).text
     assert format_decimal(1234, locale="fr") == "1\u202f234"  # CLDR's narrow no-break space
     assert "1\u202f234 personnes ont signé" in french
-    assert "Objectif\xa0: 10\u202f000" in french
+    assert "Encore 8\u202f766 signatures pour atteindre 10\u202f000" in french
     assert (
         "1\xa0234 человека подписали петицию" in (await client.get("/c/belarus/embed?lang=ru")).text
     )

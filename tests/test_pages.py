@@ -138,6 +138,80 @@ async def test_goal_shows_a_progress_bar(client):
     assert (await client.get("/api/campaigns/belarus")).json()["goal"] == 1000
 
 
+async def change(client, **fields):
+    service = client.app.state.service
+    campaign = await service.campaigns.get("belarus")
+    await service.store.save_campaign(replace(campaign, **fields))
+    await service.campaigns.reload(force=True)
+
+
+@pytest.mark.parametrize(
+    ("goal", "offset", "said"),
+    [(1000, 785, "215 more to reach 1,000"), (786, 785, "1 more to reach 786"),
+     (785, 785, "Goal of 785 reached"), (500, 785, "Goal of 500 reached")],
+)  # fmt: skip
+async def test_the_goal_says_how_many_are_missing(client, goal, offset, said):
+    await change(client, goal=goal, counter_offset=offset)
+    html = (await client.get("/c/belarus/embed")).text
+    assert f'<p class="pw-goal" data-pw-goal-text>{said}</p>' in html
+    assert f'max="{goal}" value="{min(goal, offset)}"' in html
+
+
+async def test_the_goal_and_count_follow_a_signature(client):
+    await change(client, goal=1000)
+    answer = (await sign(client, signer(1))).json()
+    assert (answer["count_text"], answer["goal_text"]) == (
+        "786 people have taken action",
+        "214 more to reach 1,000",
+    )
+    assert "214 more to reach 1,000" in (await client.get("/c/belarus/counter")).text
+
+
+async def test_a_small_count_invites_rather_than_shows(client):
+    """Below the campaign's counter_minimum, and at 0 whatever it is, readers see an
+    invitation: no small number, no goal sentence, an empty bar. The API keeps the number."""
+    await change(client, counter_offset=0, counter_minimum=3, goal=100)
+    for path in ("/c/belarus/embed", "/c/belarus/counter", "/c/belarus", "/c/belarus/card"):
+        html = (await client.get(path)).text
+        assert "Be one of the first to sign" in html, path
+        assert "people have taken action" not in html and "more to reach" not in html, path
+    assert 'max="100" value="0"' in (await client.get("/c/belarus/embed")).text
+    first = (await sign(client, signer(1))).json()
+    assert (first["count"], first["count_text"], first["goal_text"]) == (
+        1,
+        "Be one of the first to sign",
+        "",
+    )
+    await sign(client, signer(2))
+    third = (await sign(client, signer(3))).json()
+    assert (third["count_text"], third["goal_text"]) == (
+        "3 people have taken action",
+        "97 more to reach 100",
+    )
+    assert (await client.get("/api/campaigns/belarus")).json()["count"] == 3
+    await change(client, counter_minimum=0)
+    french = (await client.get("/c/belarus/embed?lang=fr")).text
+    assert "3 personnes ont signé" in french
+
+
+async def test_a_new_campaign_does_not_say_zero(client):
+    await change(client, counter_offset=0)
+    html = (await client.get("/c/belarus/embed?lang=ru")).text
+    assert "Подпишите петицию одним из первых" in html and "0 человек" not in html
+
+
+async def test_on_a_phone_the_hosted_page_leads_to_the_form_at_once(client):
+    html = (await client.get("/c/belarus")).text
+    jump = re.search(r'<p class="pw-jump">(.*?)</p>', html, re.S)
+    assert jump is not None
+    assert "785 people have taken action" in jump.group(1)
+    assert '<a class="pw-button pw-button-link" href="#pw-sign">Sign now</a>' in jump.group(1)
+    assert 'id="pw-sign"' in html
+    assert html.index('class="pw-jump"') < html.index("<p>The world is shocked")
+    await change(client, status="closed")
+    assert 'class="pw-jump"' not in (await client.get("/c/belarus")).text
+
+
 async def test_large_counts_are_formatted(client):
     service = client.app.state.service
     campaign = await service.campaigns.get("belarus")

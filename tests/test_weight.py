@@ -10,7 +10,11 @@ import pytest
 
 from widget.resources import resource
 
-IFRAME_BUDGET = 30 * 1024
+# 34 KB since the widget shows what a reader signs (the target and the demands, in a
+# "Read the petition" disclosure): about 2.3 KB more for the Belarus campaign in Cyrillic.
+# What travels is gzipped (IFRAME_WIRE_BUDGET).
+IFRAME_BUDGET = 34 * 1024
+IFRAME_WIRE_BUDGET = 12 * 1024
 LOADER_BUDGET = 2 * 1024
 
 
@@ -24,6 +28,19 @@ async def test_the_iframe_document_with_its_assets_is_under_30_kb(client, langua
     for path in assets:
         total += len((await client.get(path)).content)
     assert total < IFRAME_BUDGET, f"{page} in {language}: {total} bytes"
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "be", "ru"])
+async def test_what_travels_to_a_reader_is_compressed_and_under_12_kb(client, language):
+    """The iframe document, its CSS and its script as they cross the network: gzipped."""
+    document = await client.get(f"/c/belarus/embed?lang={language}&partner=demo")
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', document.text)
+    wire = 0
+    for path in [f"/c/belarus/embed?lang={language}&partner=demo", *assets]:
+        async with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as answer:
+            assert answer.headers["content-encoding"] == "gzip", path
+            wire += sum([len(chunk) async for chunk in answer.aiter_raw()])
+    assert wire < IFRAME_WIRE_BUDGET, f"embed in {language}: {wire} bytes gzipped"
 
 
 def test_the_loader_is_under_2_kb_gzipped_and_has_no_dependency():

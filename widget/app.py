@@ -13,11 +13,11 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect
 from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from widget import auth, campaigns, urls
 from widget.confirmation import Composer
 from widget.counter import Counter
+from widget.delivery import Compression, VersionedStaticFiles
 from widget.housekeeping import Housekeeping
 from widget.logins import LoginLimiter
 from widget.mail import Outbox, parse_smtp_url
@@ -102,7 +102,7 @@ def routes() -> list[Route | Mount]:
         Route(urls.ADMIN_AUDIT, records.audit_log),
         Route(urls.ADMIN_SESSIONS, admin_login.sessions, methods=["GET"]),
         Route(urls.ADMIN_SESSIONS, admin_login.session_end, methods=["POST"]),
-        Mount(urls.STATIC, app=StaticFiles(directory=resource("static")), name="static"),
+        Mount(urls.STATIC, app=VersionedStaticFiles(directory=resource("static")), name="static"),
     ]
 
 
@@ -183,6 +183,7 @@ def create_app(settings: Settings) -> Starlette:
             *host_guard(settings),
             *(Middleware(fast, service=service, path=path) for path, fast in fast_paths()),
             Middleware(SecurityHeaders),
+            Middleware(Compression),
             Middleware(
                 BodyLimit,
                 max_bytes=settings.max_body_bytes,

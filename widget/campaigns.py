@@ -46,6 +46,9 @@ class Campaign:
     demands: tuple[str, ...] = ()
     privacy_notice: str = ""
     counter_offset: int = 0
+    # Below this count (offset included) readers see "Be one of the first to sign" rather
+    # than a small number; a count of 0 always reads so.
+    counter_minimum: int = 0
     goal: int | None = None
     status: str = OPEN
     allowed_origins: tuple[str, ...] = (ANY_ORIGIN,)
@@ -120,6 +123,8 @@ class Campaign:
                 data.pop(optional)
         if not self.closes_at:
             data.pop("closes_at")
+        if not self.counter_minimum:
+            data.pop("counter_minimum")
         if self.translations:
             data["translations"] = {code: t.to_dict() for code, t in self.translations.items()}
         return data
@@ -253,6 +258,7 @@ def parse(data: dict[str, Any], stored: bool = False) -> Campaign:
     return Campaign(
         slug=slug,
         counter_offset=_whole(data, "counter_offset", 0) or 0,
+        counter_minimum=_whole(data, "counter_minimum", 0) or 0,
         goal=goal,
         status=status,
         allowed_origins=allowed,

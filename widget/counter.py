@@ -74,6 +74,31 @@ class Counter:
         self._read_at = started
 
 
+def headline(count: int, minimum: int, language: str) -> str:
+    """What the counter says: the count, or below the campaign's minimum (and at 0) an
+    invitation rather than a small number."""
+    if count < max(minimum, 1):
+        return i18n.translations(language).gettext("Be one of the first to sign")
+    return sentence(count, language)
+
+
+@lru_cache(maxsize=4096)
+def goal_text(count: int, goal: int | None, minimum: int, language: str) -> str:
+    """ "212 more to reach 1,000", "Goal of 1,000 reached", or "" (no goal, or a count too
+    small to show, which the bar would give away)."""
+    if not goal or count < max(minimum, 1):
+        return ""
+    texts = i18n.translations(language)
+    number = i18n.format_number
+    if count >= goal:
+        return texts.gettext("Goal of %(goal)s reached") % {"goal": number(goal, language)}
+    # Translators: under the progress bar; %(num)s signatures are still missing.
+    text = texts.ngettext(
+        "%(num)s more to reach %(goal)s", "%(num)s more to reach %(goal)s", goal - count
+    )
+    return text % {"num": number(goal - count, language), "goal": number(goal, language)}
+
+
 @lru_cache(maxsize=4096)
 def sentence(count: int, language: str) -> str:
     """ "785 people have taken action", in the reader's language and number format."""

@@ -48,8 +48,8 @@ async def partner(store: Store, code: str) -> Partner:
 
 # Settings whose values the audit log records; texts are named, not quoted.
 AUDITED_AS_VALUES = (
-    "status", "counter_offset", "goal", "language", "allowed_origins", "hold_for_review",
-    "closes_at", "purge_after_days", "confirm_email",
+    "status", "counter_offset", "counter_minimum", "goal", "language", "allowed_origins",
+    "hold_for_review", "closes_at", "purge_after_days", "confirm_email",
 )  # fmt: skip
 
 

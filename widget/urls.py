@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from widget.resources import static_digest
+
 HOME = "/"
 HEALTHZ = "/healthz"
 READYZ = "/readyz"
@@ -64,7 +66,8 @@ class URLs:
         return self.base + EMBED_JS
 
     def static(self, name: str) -> str:
-        return f"{self.base}{STATIC}/{name}"
+        """A static file with its content's digest, so that it can be cached for a year."""
+        return f"{self.base}{STATIC}/{name}?v={static_digest(name)}"
 
     def hosted(self, slug: str, lang: str | None = None, partner: str | None = None) -> str:
         return self.base + HOSTED.format(slug=slug) + _query(partner=partner, lang=lang)

@@ -46,7 +46,7 @@ TEXT_FIELDS = (
     "thank_you", "share_text", "video_title", "video_url", "body",
 )  # fmt: skip
 LIST_FIELDS = ("demands", "allowed_origins")
-NUMBER_FIELDS = ("counter_offset", "goal", "purge_after_days")
+NUMBER_FIELDS = ("counter_offset", "counter_minimum", "goal", "purge_after_days")
 
 
 async def form_of(request: Request) -> dict[str, str]:

@@ -99,13 +99,16 @@ async def render(
             service.pages.put(key, page)
     html = page.fill(
         token=token or service.tokens.issue(campaign.slug),
-        count_text=counter.sentence(count, language),
-        progress=str(min(count, campaign.goal or count)),
+        count_text=counter.headline(count, campaign.counter_minimum, language),
+        goal_text=counter.goal_text(count, campaign.goal, campaign.counter_minimum, language),
+        progress=str(
+            min(count, campaign.goal or count) if count >= campaign.counter_minimum else 0
+        ),
     )
     return HTMLResponse(html, status, headers=page.headers)
 
 
-_MARKS = ("token", "count_text", "progress")
+_MARKS = ("token", "count_text", "goal_text", "progress")
 _MARK = re.compile("\x00(" + "|".join(_MARKS) + ")\x00")
 
 
@@ -302,7 +305,11 @@ async def sign(request: Request) -> Response:
         # The code goes to our own page in the iframe (frame.js), never to the host page.
         count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
         return JSONResponse({
-            "ok": True, "count": count, "count_text": counter.sentence(count, language),
+            "ok": True, "count": count,
+            "count_text": counter.headline(count, campaign.counter_minimum, language),
+            "goal_text": counter.goal_text(
+                count, campaign.goal, campaign.counter_minimum, language
+            ),
             "withdraw_code": code, "pending": bool(link),
         })  # fmt: skip
     receipt = service.receipts.issue(campaign.slug, code)
