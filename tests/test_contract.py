@@ -26,6 +26,8 @@ PINNED = {
     ("GET", "/c/{slug}/withdraw"),
     ("POST", "/c/{slug}/withdraw"),
     ("GET", "/api/campaigns/{slug}"),
+    # Social networks keep a shared link's picture address for as long as the post lives.
+    ("GET", "/c/{slug}/preview.png"),
 }
 
 

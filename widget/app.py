@@ -43,6 +43,7 @@ from widget.views import (
     embed,
     errors,
     oembed,
+    preview,
     withdraw,
 )
 from widget.views import admin_records as records
@@ -68,6 +69,7 @@ def routes() -> list[Route | Mount]:
         Route(urls.EMBED, embed.embed, name="embed"),
         Route(urls.COUNTER, embed.counter_frame, name="counter"),
         Route(urls.CARD, embed.card_frame, name="card"),
+        Route(urls.PREVIEW, preview.picture, name="preview"),
         Route(urls.OEMBED, oembed.oembed, name="oembed"),
         Route(urls.SIGN, embed.sign, methods=["POST"], name="sign"),
         Route(urls.THANKS, embed.thanks, name="thanks"),

@@ -92,13 +92,17 @@ def theme_style(colour: str) -> tuple[str, str]:
     (never less than 4.58:1). Where the accent stands on the white page (checkboxes, the
     progress bar, borders), the page uses --pw-accent-ink: the accent darkened until it has
     4.5:1 against white."""
-    on_accent = WHITE if _contrast(colour, WHITE) >= _contrast(colour, BLACK) else BLACK
     css = (
-        f":root{{--pw-accent:{colour};--pw-on-accent:{on_accent};"
+        f":root{{--pw-accent:{colour};--pw-on-accent:{on_accent(colour)};"
         f"--pw-accent-ink:{ink_on_white(colour)}}}"
     )
     digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     return css, f"'sha256-{digest}'"
+
+
+def on_accent(colour: str) -> str:
+    """Black or white, whichever contrasts more with `colour`: text on the accent."""
+    return WHITE if _contrast(colour, WHITE) >= _contrast(colour, BLACK) else BLACK
 
 
 def ink_on_white(colour: str) -> str:

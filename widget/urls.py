@@ -23,6 +23,7 @@ API_CAMPAIGN = "/api/campaigns/{slug}"
 PARTNER_EXPORT = "/c/{slug}/partners/{code}/export.csv"
 OEMBED = "/oembed"
 CARD = "/c/{slug}/card"
+PREVIEW = "/c/{slug}/preview.png"
 ADMIN = "/admin"
 ADMIN_LOGIN = "/admin/login"
 ADMIN_LOGOUT = "/admin/logout"
@@ -80,6 +81,9 @@ class URLs:
 
     def card(self, slug: str, lang: str | None = None, partner: str | None = None) -> str:
         return self.base + CARD.format(slug=slug) + _query(partner=partner, lang=lang)
+
+    def preview(self, slug: str, lang: str | None = None) -> str:
+        return self.base + PREVIEW.format(slug=slug) + _query(lang=lang)
 
     def oembed(self, url: str) -> str:
         return self.base + OEMBED + _query(url=url, format="json")

@@ -83,6 +83,7 @@ async def render(
         "oembed_url": URLs(origin).oembed(share_url),
         "withdraw_code": withdraw_code,
         "withdraw_url": URLs(origin).withdraw(campaign.slug, lang=language),
+        "preview_url": URLs(origin).preview(campaign.slug, lang=language),
     }
     personal = bool(values or errors or withdraw_code or not keep)
     page = None if personal else service.pages.get(key)
