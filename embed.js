@@ -18,8 +18,7 @@
     var origin;
     try { origin = new URL(link ? el.href : el.src).origin; } catch (e) { return; }
     el.setAttribute("data-pw-mounted", "1");
-    // Our oEmbed HTML where a CMS shows it as it is (and runs its script): the petition
-    // takes the place of the quote and of the card that follows it.
+    // oEmbed HTML shown as it is: the petition replaces its quote and card.
     var quote = link && data.oembed && el.closest("blockquote");
     if (quote) {
       var card = quote.nextElementSibling;
@@ -32,6 +31,7 @@
     var params = new URLSearchParams();
     if (data.partner && mode === "embed") params.set("partner", data.partner);
     if (lang) params.set("lang", lang);
+    if (data.theme) params.set("theme", data.theme);
     var query = params.toString();
     var base = origin + "/c/" + encodeURIComponent(campaign);
 
@@ -50,7 +50,7 @@
       frame.src = base + "/" + mode + (query ? "?" + query : "");
       frame.title = data.title || (mode === "counter" ? text[2] : text[1]);
       frame.loading = "lazy";
-      frame.allow = "clipboard-write"; // the "Copy link" button after signing
+      frame.allow = "clipboard-write; web-share"; // after signing
       frame.style.cssText = "display:block;width:100%;border:0;overflow:hidden;height:" + (mode === "counter" ? "90px" : "640px");
       // The browser stamps our origin on this: the iframe tells only trusted hosts of a signature.
       frame.addEventListener("load", function () {

@@ -69,6 +69,16 @@
   }
   if (shareUrl) shareUrl.addEventListener("focus", function () { shareUrl.select(); });
 
+  // The browser's own share sheet (phones, mostly), where it has one and may use it here.
+  var native = document.querySelector("[data-pw-native-share]");
+  if (native && shareUrl && navigator.share) {
+    native.hidden = false;
+    native.addEventListener("click", function () {
+      navigator.share({ title: native.getAttribute("data-title"),
+        text: native.getAttribute("data-text"), url: shareUrl.value }).catch(function () {});
+    });
+  }
+
   // The campaign video: a button in place of the link, and the player only once it is clicked.
   var play = document.querySelector("[data-pw-video-play]");
   if (play) {

@@ -127,7 +127,7 @@ async def test_the_email_is_in_the_readers_language(client_with_mail, mailserver
 async def test_without_javascript_the_thank_you_says_check_your_inbox(client_with_mail):
     answer = await sign(client_with_mail, signer(1, view="hosted"), json=False)
     page = await client_with_mail.get(answer.headers["location"])
-    assert "Check your inbox" in page.text and "Thank you!" not in page.text
+    assert "Check your inbox" in page.text and "Your name has been added" not in page.text
     assert "works for 7 days" in page.text
 
 

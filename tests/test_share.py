@@ -117,4 +117,4 @@ async def test_a_closed_petition_is_not_shared(client):
 def test_the_loader_lets_the_iframe_copy_the_link():
     from widget.resources import resource
 
-    assert 'frame.allow = "clipboard-write"' in resource("embed.js").read_text()
+    assert 'frame.allow = "clipboard-write; web-share"' in resource("embed.js").read_text()

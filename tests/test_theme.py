@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from widget.templating import theme_style
+from widget.templating import DARK_PAGE, theme_style
 
 WHITE = "#ffffff"
 
@@ -94,3 +94,29 @@ def test_every_colour_gets_enough_contrast():
                 found = variables(theme_style(colour)[0])
                 assert contrast(found["on-accent"], colour) >= 4.5, colour
                 assert contrast(found["accent-ink"], WHITE) >= 4.5, colour
+
+
+def test_every_colour_gets_enough_contrast_in_the_dark_theme():
+    steps = range(0, 256, 0x11)
+    for r in steps:
+        for g in steps:
+            for b in steps:
+                colour = f"#{r:02x}{g:02x}{b:02x}"
+                found = variables(theme_style(colour)[0])
+                assert contrast(found["accent-ink-dark"], DARK_PAGE) >= 4.5, colour
+                # The button stands out from the dark page, and its text from the button.
+                assert contrast(found["accent-dark"], DARK_PAGE) >= 3, colour
+                assert contrast(found["on-accent-dark"], found["accent-dark"]) >= 4.5, colour
+    assert variables(theme_style("#ffd700")[0])["accent-ink-dark"] == "#ffd700"  # already fine
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/c/belarus/embed", "light"), ("/c/belarus/embed?theme=dark", "dark"),
+     ("/c/belarus/embed?theme=auto", "auto"), ("/c/belarus/embed?theme=neon", "light"),
+     ("/c/belarus/counter?theme=dark", "dark"), ("/c/belarus", "auto"),
+     ("/c/belarus?theme=light", "light")],
+)  # fmt: skip
+async def test_the_theme_comes_from_the_snippet_or_the_readers_system(client, path, expected):
+    page = (await client.get(path)).text
+    assert f'data-theme="{expected}"' in page

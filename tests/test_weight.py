@@ -10,10 +10,11 @@ import pytest
 
 from widget.resources import resource
 
-# 34 KB since the widget shows what a reader signs (the target and the demands, in a
-# "Read the petition" disclosure): about 2.3 KB more for the Belarus campaign in Cyrillic.
-# What travels is gzipped (IFRAME_WIRE_BUDGET).
-IFRAME_BUDGET = 34 * 1024
+# 38 KB since the widget shows what a reader signs (the target and the demands, in a
+# "Read the petition" disclosure: about 2.3 KB for the Belarus campaign in Cyrillic), draws
+# the share links' icons (1.7 KB) and has a dark theme (1.3 KB). What travels is gzipped, and
+# stays under IFRAME_WIRE_BUDGET.
+IFRAME_BUDGET = 38 * 1024
 IFRAME_WIRE_BUDGET = 12 * 1024
 LOADER_BUDGET = 2 * 1024
 

@@ -82,6 +82,7 @@ def when(stamp: str) -> str:
 # 3:1 (1.4.11); the ink below meets 4.5:1, so it can carry text as well.
 MINIMUM_CONTRAST = 4.5
 WHITE, BLACK = "#ffffff", "#000000"
+DARK_PAGE = "#141414"  # the dark theme's page (static/widget.css --pw-bg)
 
 
 @cache
@@ -92,9 +93,13 @@ def theme_style(colour: str) -> tuple[str, str]:
     (never less than 4.58:1). Where the accent stands on the white page (checkboxes, the
     progress bar, borders), the page uses --pw-accent-ink: the accent darkened until it has
     4.5:1 against white."""
+    # In the dark theme the button must still stand out from the page: an accent too dark for
+    # that takes its lightened ink instead (3:1 at least, for a component).
+    dark = colour if _contrast(colour, DARK_PAGE) >= 3 else ink_on_dark(colour)
     css = (
         f":root{{--pw-accent:{colour};--pw-on-accent:{on_accent(colour)};"
-        f"--pw-accent-ink:{ink_on_white(colour)}}}"
+        f"--pw-accent-ink:{ink_on_white(colour)};--pw-accent-ink-dark:{ink_on_dark(colour)};"
+        f"--pw-accent-dark:{dark};--pw-on-accent-dark:{on_accent(dark)}}}"
     )
     digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     return css, f"'sha256-{digest}'"
@@ -117,6 +122,17 @@ def ink_on_white(colour: str) -> str:
         if _contrast(shade, WHITE) >= MINIMUM_CONTRAST:
             return shade
     return BLACK
+
+
+def ink_on_dark(colour: str) -> str:
+    """`colour` if it has 4.5:1 against the dark page, else the darkest lighter shade of it
+    (mixed with white) that has: the accent's ink in the dark theme."""
+    channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    for step in range(0, 101):
+        shade = "#" + "".join(f"{round(c + (255 - c) * step / 100):02x}" for c in channels)
+        if _contrast(shade, DARK_PAGE) >= MINIMUM_CONTRAST:
+            return shade
+    return WHITE
 
 
 def _luminance(colour: str) -> float:

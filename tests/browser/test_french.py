@@ -43,7 +43,7 @@ def assert_french_errors(doc: Frame) -> None:
 def assert_french_thanks(doc: Frame) -> None:
     thanks = doc.locator("[data-pw-thanks]")
     expect(thanks).to_be_focused()
-    expect(thanks.locator("h2")).to_have_text("Merci !")
+    expect(thanks.locator("h2")).to_have_text("Votre nom a été ajouté")
     expect(thanks.locator(".pw-share-heading")).to_have_text("Partagez la pétition")
     expect(doc.locator("[data-pw-count-text]")).to_have_text("786 personnes ont signé")
 

@@ -39,7 +39,7 @@ def test_hosted_page_signs_without_javascript(
         "/c/belarus/thanks?partner=demo&lang=en&view=hosted&receipt="
     )
     page.wait_for_url(f"{service.url}/c/belarus/thanks*")
-    expect(page.locator("h1")).to_have_text("Thank you!")
+    expect(page.locator("h1")).to_have_text("Your name has been added")
     expect(page.locator("[data-pw-count-text]")).to_have_text("786 people have taken action")
     code = page.locator("[data-pw-withdraw-code]")
     expect(code).to_have_text(re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$"))

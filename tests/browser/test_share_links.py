@@ -58,3 +58,30 @@ def test_share_links_load_nothing_from_the_networks(
     sources = "() => [...document.querySelectorAll('[src]')].map(e => e.src)"
     for doc in (frame, thanks.main_frame):
         assert [s for s in doc.evaluate(sources) if not s.startswith(service.url)] == []
+
+
+# A browser with a share sheet (Chromium on Linux has none): record what it would be given.
+FAKE_SHARE = """
+window.pwShared = [];
+navigator.share = function (data) { window.pwShared.push(data); return Promise.resolve(); };
+"""
+
+
+def test_the_share_sheet_is_offered_where_the_browser_has_one(page, service, signer, sign):
+    page.goto(f"{service.url}/c/belarus?lang=en")
+    expect(page.locator("[data-pw-native-share]")).to_be_hidden()  # no share sheet here
+    page.add_init_script(FAKE_SHARE)
+    page.goto(f"{service.url}/c/belarus?lang=en")
+    sign(page, signer)
+    button = page.get_by_role("button", name="Share…")
+    expect(button).to_be_visible()
+    button.click()
+    assert page.evaluate("() => window.pwShared") == [{
+        "title": "Protect peaceful protesters in Belarus",
+        "text": "Protect peaceful protesters in Belarus. Add your name:",
+        "url": f"{service.url}/c/belarus?lang=en",
+    }]  # fmt: skip
+    # Each network's link carries its icon, drawn in the page.
+    icons = page.locator(".pw-share-links a svg use")
+    expect(icons).to_have_count(len(LINKS))
+    assert icons.first.get_attribute("href") == "#pw-i-telegram"

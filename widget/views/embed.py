@@ -28,6 +28,9 @@ EMBED = "embed"
 HOSTED = "hosted"
 COUNTER = "counter"
 CARD = "card"  # the card oEmbed hands to a CMS (views/oembed.py)
+# Light or dark: `auto` follows the reader's system. The hosted page follows it by default; an
+# iframe is light unless the partner's snippet says otherwise (data-theme), to match its page.
+THEMES = ("light", "dark", "auto")
 FORM_FIELDS = (
     "first_name", "last_name", "email", "country", "postal_code", "opt_in", "partner_opt_in",
 )  # fmt: skip
@@ -77,9 +80,13 @@ async def render(
     # The campaign, its partners' names and origins change only when the registry reloads,
     # which empties the cache: the slug stands for them in the key. A campaign closes itself
     # at its closing time, between two reloads.
-    key = (template, language, view, partner, share_url, campaign.slug, campaign.is_open)
+    theme = request.query_params.get("theme", "")
+    if theme not in THEMES:
+        theme = "auto" if view == HOSTED else "light"
+    key = (template, language, view, partner, share_url, campaign.slug, campaign.is_open, theme)
     extra = {
         **(extra or {}),
+        "theme": theme,
         "oembed_url": URLs(origin).oembed(share_url),
         "withdraw_code": withdraw_code,
         "withdraw_url": URLs(origin).withdraw(campaign.slug, lang=language),
