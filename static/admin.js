@@ -1,3 +1,11 @@
+/* Every admin page: a form's error summary (or a problem) takes the focus, so that a reader of
+   the page, with a screen reader or not, is taken to it rather than left at the top. */
+(function () {
+  "use strict";
+  var problem = document.querySelector("[data-pa-focus]");
+  if (problem) problem.focus();
+})();
+
 /* The admin's passkey pages: ask the browser for a passkey (navigator.credentials) with the
    options the server put in #pw-passkey-options, and send its answer in the form's hidden
    `credential` field. Loaded only by those pages; nothing from any other origin. */

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -165,6 +166,14 @@ async def test_edit_campaign_validates_at_the_field_and_saves_nothing_half_way(c
     assert bad.status_code == 422
     assert 'id="e-counter_offset"' in bad.text and "must be a whole number" in bad.text
     assert 'value="Changed title"' in bad.text  # the input is kept
+    # The summary comes first, names the field by its label, links to it and takes the focus.
+    summary = re.search(r'<div class="pw-summary" role="alert"([^>]*)>(.*?)</div>', bad.text, re.S)
+    assert summary is not None and "data-pa-focus" in summary[1]
+    assert bad.text.index("pw-summary") < bad.text.index("Signatures per day")
+    assert (
+        '<a href="#f-counter_offset">Counter offset (added to the real signatures): '
+        "must be a whole number</a>" in summary[2]
+    )
     assert (await client.get("/api/campaigns/belarus")).json()["title"].startswith("Protect")
 
     good = await post(
@@ -272,3 +281,61 @@ async def test_export_for_an_unknown_partner_or_kind_is_a_404(client):
         await post(client, "/admin/campaigns/belarus/export/partner", {"partner": "x\r\n"})
     ).status_code == 404
     assert (await post(client, "/admin/campaigns/belarus/export/everything")).status_code == 404
+
+
+HIDDEN_RE = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+async def test_invalidating_says_how_many_first_and_acts_only_when_told(client):
+    await add_operator(client)
+    await log_in(client)
+    for n in range(3):
+        await sign(client, signer(n, partner="bots"))
+    await sign(client, signer(9))
+    before = await count(client)
+    path = "/admin/campaigns/belarus/review/invalidate"
+
+    preview = await post(client, path, {"partner": "bots"})
+    assert preview.status_code == 200
+    assert "<h1>Invalidate 3 signature(s)?</h1>" in preview.text
+    assert "the public count drops by 3" in preview.text
+    assert await count(client) == before  # nothing changed yet
+    replay = dict(HIDDEN_RE.findall(preview.text))
+    assert (replay["proceed"], replay["partner"]) == ("1", "bots")
+
+    done = await client.post(path, data=replay)
+    assert done.status_code == 200 and "invalidate: 3 by partner=bots." in done.text
+    assert await count(client) == before - 3
+
+    nothing = await post(client, path, {"partner": "bots"})  # already invalid: none left
+    assert "No signature matches" in nothing.text and 'name="proceed"' not in nothing.text
+
+
+async def test_a_mistake_in_the_abuse_tools_is_an_error_not_a_success(client):
+    await add_operator(client)
+    await log_in(client)
+    empty = await post(client, "/admin/campaigns/belarus/review/invalidate", {})
+    assert empty.status_code == 422
+    problem = re.search(r'<div class="pw-summary" role="alert"[^>]*>(.*?)</div>', empty.text, re.S)
+    assert problem is not None and "Name a partner, a time window or an email domain" in problem[1]
+    assert 'class="pa-ok"' not in empty.text
+    open_campaign = await post(client, "/admin/campaigns/belarus/review/purge", {"days": "0"})
+    assert open_campaign.status_code == 422 and "Only a closed campaign" in open_campaign.text
+
+
+async def test_purging_says_how_many_first(client):
+    await add_operator(client)
+    await log_in(client)
+    await sign(client, signer(1))
+    await sign(client, signer(2))
+    service = client.app.state.service
+    campaign = await service.campaigns.get("belarus")
+    await service.store.save_campaign(replace(campaign, status="closed"))
+    await service.campaigns.reload(force=True)
+    path = "/admin/campaigns/belarus/review/purge"
+    preview = await post(client, path, {"days": "0"})
+    assert "<h1>Purge the personal data of 2 signature(s)?</h1>" in preview.text
+    assert await service.store.count_purgeable("belarus", "9999-12-31T00:00:00Z") == 2
+    done = await client.post(path, data=dict(HIDDEN_RE.findall(preview.text)))
+    assert "purge: 2 signature(s) older than 0 days." in done.text
+    assert await service.store.count_purgeable("belarus", "9999-12-31T00:00:00Z") == 0

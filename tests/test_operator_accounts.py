@@ -222,8 +222,12 @@ async def test_dangerous_acts_need_a_fresh_password(app_at):
         await stale(app)
         for path, data in [
             ("/admin/signers", {"email": "a@example.org"}),
-            ("/admin/campaigns/belarus/review/invalidate", {"since": "2026-01-01T00:00"}),
-            ("/admin/campaigns/belarus/review/purge", {"days": "30"}),
+            # (their preview, which changes nothing, asks for nothing)
+            (
+                "/admin/campaigns/belarus/review/invalidate",
+                {"since": "2026-01-01T00:00", "proceed": "1"},
+            ),
+            ("/admin/campaigns/belarus/review/purge", {"days": "30", "proceed": "1"}),
             ("/admin/campaigns/belarus/partner-link", {"partner": "p"}),
             ("/admin/partners", {"code": "p", "name": "P", "origins": "https://p.example"}),
         ]:

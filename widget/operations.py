@@ -149,6 +149,20 @@ async def invalidate(
     return await review.invalidate(store, found, domain_secret, which, audit)
 
 
+async def count_invalidatable(
+    store: Store, slug: str, which: review.Invalidation, domain_secret: str | None
+) -> int:
+    """How many signatures `invalidate` would uncount: what the admin asks to confirm."""
+    return await review.count_invalidatable(
+        store, await campaign(store, slug), domain_secret, which
+    )
+
+
+async def count_purgeable(store: Store, slug: str, older_than_days: int) -> int:
+    """How many signatures `purge` would empty: what the admin asks to confirm."""
+    return await review.count_purgeable(store, await campaign(store, slug), older_than_days)
+
+
 async def purge(store: Store, actor: str, slug: str, older_than_days: int) -> int:
     """Remove a closed campaign's personal data older than N days; the counts stay."""
     found = await campaign(store, slug)

@@ -62,6 +62,14 @@ DOMAINS_OFF = (
 )
 
 
+def _domain_key(which: Invalidation, domain_secret: str | None) -> bytes | None:
+    if not which.email_domain:
+        return None
+    if not domain_secret:
+        raise ReviewError(DOMAINS_OFF)
+    return signing.domain_key(domain_secret, "x@" + which.email_domain)
+
+
 async def invalidate(
     store: Store,
     campaign: Campaign,
@@ -69,13 +77,19 @@ async def invalidate(
     which: Invalidation,
     audit: Audit | None = None,
 ) -> int:
-    domain_key = None
-    if which.email_domain:
-        if not domain_secret:
-            raise ReviewError(DOMAINS_OFF)
-        domain_key = signing.domain_key(domain_secret, "x@" + which.email_domain)
+    domain_key = _domain_key(which, domain_secret)
     return await store.invalidate(
         campaign.slug, which.partner, which.since, which.until, domain_key, audit
+    )
+
+
+async def count_invalidatable(
+    store: Store, campaign: Campaign, domain_secret: str | None, which: Invalidation
+) -> int:
+    """How many signatures `invalidate` would uncount now."""
+    domain_key = _domain_key(which, domain_secret)
+    return await store.count_invalidatable(
+        campaign.slug, which.partner, which.since, which.until, domain_key
     )
 
 
@@ -83,9 +97,18 @@ async def purge(
     store: Store, campaign: Campaign, older_than_days: int, audit: Audit | None = None
 ) -> int:
     """Remove the personal data of a closed campaign's signatures older than N days."""
+    return await store.purge(campaign.slug, _purge_limit(campaign, older_than_days), audit)
+
+
+async def count_purgeable(store: Store, campaign: Campaign, older_than_days: int) -> int:
+    """How many signatures `purge` would empty now."""
+    return await store.count_purgeable(campaign.slug, _purge_limit(campaign, older_than_days))
+
+
+def _purge_limit(campaign: Campaign, older_than_days: int) -> str:
     if campaign.is_open:
         raise ReviewError("only a closed campaign can be purged: close it first")
     if older_than_days < 0:
         raise ReviewError("--older-than must be 0 days or more")
     before = datetime.now(UTC) - timedelta(days=older_than_days)
-    return await store.purge(campaign.slug, before.strftime("%Y-%m-%dT%H:%M:%SZ"), audit)
+    return before.strftime("%Y-%m-%dT%H:%M:%SZ")

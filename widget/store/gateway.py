@@ -341,14 +341,7 @@ class Store(Accounts):
         audit: Audit | None = None,
     ) -> int:
         """Mark matching signatures invalid and uncount them; returns how many."""
-        where, params = ["campaign = ?", "NOT invalid"], list[Any]([campaign])
-        for clause, value in (
-            ("partner = ?", partner), ("signed_at >= ?", since), ("signed_at < ?", until),
-            ("domain_key = ?", domain_key),
-        ):  # fmt: skip
-            if value is not None:
-                where.append(clause)
-                params.append(value)
+        where, params = _invalidation(campaign, partner, since, until, domain_key)
         async with self.backend.transaction() as tx:
             # RETURNING sees each row as this statement leaves it: a row released meanwhile by
             # another instance is uncounted here, exactly once.
@@ -361,6 +354,30 @@ class Store(Accounts):
             await self._record(tx, audit, len(changed))
         self._notify({slug: -n for slug, n in uncounted.items()})
         return len(changed)
+
+    async def count_invalidatable(
+        self,
+        campaign: str,
+        partner: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        domain_key: bytes | None = None,
+    ) -> int:
+        """How many signatures `invalidate` with these filters would mark, changing nothing."""
+        where, params = _invalidation(campaign, partner, since, until, domain_key)
+        rows = await self._fetch(
+            f"SELECT count(*) FROM signatures WHERE {' AND '.join(where)}", *params
+        )
+        return int(rows[0][0])
+
+    async def count_purgeable(self, campaign: str, before: str) -> int:
+        """How many signatures `purge` with this limit would empty, changing nothing."""
+        rows = await self._fetch(
+            "SELECT count(*) FROM signatures WHERE campaign = ? AND signed_at <= ? "
+            "AND (sealed IS NOT NULL OR email <> '')",
+            campaign, before,
+        )  # fmt: skip
+        return int(rows[0][0])
 
     async def signature_rows(
         self, campaign: str, partner: str | None = None, chunk: int = 1000
@@ -425,3 +442,22 @@ def _signature_row(row: tuple[Any, ...]) -> SignatureRow:
         sealed, partner_sealed, country, int(opt_in), partner, int(partner_opt_in), signed_at,
         legacy,
     )  # fmt: skip
+
+
+def _invalidation(
+    campaign: str,
+    partner: str | None,
+    since: str | None,
+    until: str | None,
+    domain_key: bytes | None,
+) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses and parameters of an invalidation (and of its preview)."""
+    where, params = ["campaign = ?", "NOT invalid"], list[Any]([campaign])
+    for clause, value in (
+        ("partner = ?", partner), ("signed_at >= ?", since), ("signed_at < ?", until),
+        ("domain_key = ?", domain_key),
+    ):  # fmt: skip
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    return where, params

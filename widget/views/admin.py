@@ -53,13 +53,45 @@ async def form_of(request: Request) -> dict[str, str]:
     return parse_form(await request.body())
 
 
+# What operators read for each field: in the forms and in the errors (never a raw name).
+LABELS = {
+    "slug": "Slug (part of every address)",
+    "organisation": "Organisation",
+    "title": "Title",
+    "tagline": "Tagline",
+    "target": "Target (who the petition is addressed to)",
+    "body": "Body",
+    "call_to_action": "Call to action",
+    "demands": "Demands",
+    "privacy_notice": "Privacy promise (shown next to the button)",
+    "thank_you": "Thank-you text",
+    "share_text": "Share text",
+    "video_title": "Video title",
+    "video_url": "Video address (https://)",
+    "counter_offset": "Counter offset (added to the real signatures)",
+    "counter_minimum": "Counter minimum (empty for none)",
+    "goal": "Goal (empty for none)",
+    "allowed_origins": "Sites that may embed it",
+    "theme_colour": "Theme colour (#rrggbb)",
+    "closes_at": "Closes at (date, time and zone; empty for none)",
+    "purge_after_days": "Purge personal data after (days after closing; empty for never)",
+    "status": "Status",
+    "language": "Default language",
+    "code": "Code (as in data-partner)",
+    "name": "Display name",
+    "contact": "Contact",
+    "origins": "Origins it may embed from (space-separated)",
+    "public_key": "The partner's public key (optional; from petition-widget keys generate)",
+}
+
+
 def page(
     request: Request, template: str, status: int = 200, headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:  # fmt: skip
     service = service_of(request)
     html = service.templates.render(
-        template, "en", operator=auth.operator(request),
+        template, "en", operator=auth.operator(request), labels=LABELS,
         csrf=auth.csrf_token(request, service.settings.secret), **context,
     )  # fmt: skip
     csp = security.content_security_policy(frame_src="'self'")
@@ -221,6 +253,7 @@ async def campaign_page(
     status: int = 200,
     link: str = "",
     notice: str = "",
+    problem: str = "",
 ) -> Response:
     service = service_of(request)
     stats = await service.store.stats(campaign.slug, hours_ago(24))
@@ -233,7 +266,7 @@ async def campaign_page(
         snippet=snippet,
         chart=chart.per_day_svg(stats.per_day, f"Signatures per day: {campaign.title}"),
         country_names=dict(country_choices("en")), saved=request.query_params.get("saved"),
-        link=link, kinds=exports.KINDS, notice=notice,
+        link=link, kinds=exports.KINDS, notice=notice, problem=problem,
         domains_kept=bool(service.settings.domain_key),
     )  # fmt: skip
 

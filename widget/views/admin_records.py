@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from widget import auth, exports, operations, partners, review, security, urls
-from widget.campaigns import CampaignError
+from widget.campaigns import Campaign, CampaignError
 from widget.service import service_of
 from widget.urls import URLs
 from widget.views.admin import campaign_page, confirmed, csv_response, guarded_post, page
@@ -155,9 +155,11 @@ async def review_action(request: Request) -> Response:
     who, form = await guarded_post(request)
     service = service_of(request)
     action = request.path_params["action"]
+    store, slug = service.store, campaign.slug
+    if action in ("invalidate", "purge") and form.get("proceed") != "1":
+        return await _preview(request, campaign, action, form)
     if action != "release":  # releasing only counts what an operator held back
         await confirmed(request, who, form)
-    store, slug = service.store, campaign.slug
     try:
         if action == "release":
             n = await operations.release(store, who, slug)
@@ -175,8 +177,52 @@ async def review_action(request: Request) -> Response:
         else:
             raise HTTPException(404)
     except review.ReviewError as exc:
-        return await campaign_page(request, campaign, status=422, notice=str(exc))
+        return await campaign_page(request, campaign, status=422, problem=str(exc))
     return await campaign_page(request, campaign, notice=f"{action}: {detail}.")
+
+
+# What each careful act does, said before it is done.
+PREVIEWS = {
+    "invalidate": (
+        "Invalidate {n} signature(s)",
+        "They stay stored, marked invalid, and no longer count: the public count drops by {n}. "
+        "The audit log records it. The admin cannot count them again.",
+    ),
+    "purge": (
+        "Purge the personal data of {n} signature(s)",
+        "Their names, email addresses and postal codes are removed for good; the counts stay. "
+        "The audit log records it. Nothing can bring the data back.",
+    ),
+}
+
+
+async def _preview(
+    request: Request, campaign: Campaign, action: str, form: dict[str, str]
+) -> Response:
+    """How many signatures the act would touch, and a button to go on: nothing changes yet."""
+    service = service_of(request)
+    try:
+        if action == "invalidate":
+            which = review.parse_invalidation(
+                form.get("partner"), form.get("since"), form.get("until"), form.get("email_domain")
+            )
+            n = await operations.count_invalidatable(
+                service.store, campaign.slug, which, service.settings.domain_key
+            )
+            matching = which.describe()
+        else:
+            days = int(form["days"]) if form.get("days", "").isdigit() else -1
+            n = await operations.count_purgeable(service.store, campaign.slug, days)
+            matching = f"older than {days} day(s)"
+    except review.ReviewError as exc:
+        return await campaign_page(request, campaign, status=422, problem=str(exc))
+    title, consequence = PREVIEWS[action]
+    kept = [(k, v) for k, v in form.items() if k not in ("csrf", "proceed", auth.CONFIRM_FIELD)]
+    return page(
+        request, "admin/review_confirm.html", campaign=campaign, action=action, n=n,
+        title=title.format(n=n), consequence=consequence.format(n=n), matching=matching,
+        fields=kept,
+    )  # fmt: skip
 
 
 async def audit_log(request: Request) -> Response:
