@@ -39,3 +39,21 @@ def test_on_a_wide_screen_the_form_is_beside_the_story(page, service):
     page.goto(f"{service.url}/c/belarus")
     expect(page.locator(".pw-jump")).to_be_hidden()
     expect(page.locator("#pw-first_name")).to_be_in_viewport()
+
+
+@pytest.mark.shared_service
+@pytest.mark.parametrize("lang", ["en", "fr", "be", "ru"])
+def test_the_iframes_sign_button_is_within_700_px_on_a_phone(page, service, lang):
+    """The Belarus campaign, 375 px wide: first and last name side by side, the tagline in
+    "Read the petition", and the button reached without scrolling a 700 px screen."""
+    page.set_viewport_size({"width": 375, "height": 700})
+    page.goto(f"{service.url}/c/belarus/embed?lang={lang}")
+    first, last = (
+        page.locator(f"#pw-{name}").bounding_box() for name in ("first_name", "last_name")
+    )
+    assert first is not None and last is not None and first["y"] == last["y"]
+    button = page.locator("form[data-pw-form] button[type=submit]").bounding_box()
+    assert button is not None and button["y"] + button["height"] <= 700, button
+    expect(page.locator(".pw-card > .pw-tagline")).to_be_hidden()
+    page.locator("details.pw-about > summary").click()
+    expect(page.locator(".pw-about-tagline")).to_be_visible()
