@@ -195,6 +195,7 @@ async def test_edit_campaign_validates_at_the_field_and_saves_nothing_half_way(c
         ("GET", "/admin/partners"),
         ("GET", "/admin/signers"),
         ("GET", "/admin/audit"),
+        ("GET", "/admin/decrypt"),
         ("POST", "/admin/campaigns/new"),
         ("POST", "/admin/campaigns/belarus"),
         ("POST", "/admin/partners"),
@@ -339,3 +340,28 @@ async def test_purging_says_how_many_first(client):
     done = await client.post(path, data=dict(HIDDEN_RE.findall(preview.text)))
     assert "purge: 2 signature(s) older than 0 days." in done.text
     assert await service.store.count_purgeable("belarus", "9999-12-31T00:00:00Z") == 0
+
+
+async def test_the_decrypt_page_may_send_nothing_anywhere(client):
+    await add_operator(client)
+    await log_in(client)
+    answer = await client.get("/admin/decrypt")
+    assert answer.status_code == 200
+    csp = dict(
+        part.strip().split(" ", 1) for part in answer.headers["content-security-policy"].split(";")
+    )
+    assert csp["connect-src"] == "'none'" and csp["form-action"] == "'none'"
+    assert csp["img-src"] == "'none'"
+    assert csp["script-src"] == "'self' 'wasm-unsafe-eval'"
+    scripts = re.findall(r'<script src="([^"]+)"', answer.text)
+    assert [s.split("?")[0] for s in scripts] == [
+        "/static/admin.js",
+        "/static/vendor/libsodium.js",
+        "/static/vendor/libsodium-wrappers.js",
+        "/static/decrypt.js",
+    ]
+    for path in scripts:  # served from here, under their digest, for a year
+        served = await client.get(path)
+        assert served.status_code == 200 and "immutable" in served.headers["cache-control"]
+    # Every other admin page keeps the ordinary policy.
+    assert "connect-src 'self'" in (await client.get("/admin")).headers["content-security-policy"]

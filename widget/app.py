@@ -102,6 +102,7 @@ def routes() -> list[Route | Mount]:
         Route(urls.ADMIN_SIGNERS, records.signers, methods=["GET"]),
         Route(urls.ADMIN_SIGNERS, records.signer_delete, methods=["POST"]),
         Route(urls.ADMIN_AUDIT, records.audit_log),
+        Route(urls.ADMIN_DECRYPT, records.decrypt_page, methods=["GET"]),
         Route(urls.ADMIN_SESSIONS, admin_login.sessions, methods=["GET"]),
         Route(urls.ADMIN_SESSIONS, admin_login.session_end, methods=["POST"]),
         Mount(urls.STATIC, app=VersionedStaticFiles(directory=resource("static")), name="static"),

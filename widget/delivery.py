@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from widget.resources import static_digest
+from widget.resources import resource, static_digest
 
 YEAR = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
@@ -40,7 +40,8 @@ class VersionedStaticFiles(StaticFiles):
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("v", [""])[0]
-        current = asked == static_digest(Path(full_path).name)
+        name = Path(full_path).resolve().relative_to(resource("static").resolve()).as_posix()
+        current = asked == static_digest(name)
         response.headers["Cache-Control"] = YEAR if current else SHORT
         return response
 

@@ -23,13 +23,19 @@ def content_security_policy(
     frame_ancestors: Iterable[str] = ("'none'",),
     style_hash: str | None = None,
     frame_src: str = "'none'",
+    sealed_off: bool = False,
 ) -> str:
     """Our pages load nothing from any other origin: 'self' everywhere and no inline script.
-    The one inline style (a campaign's theme colour) is allowed by its hash."""
+    The one inline style (a campaign's theme colour) is allowed by its hash. `sealed_off`:
+    the page that opens exports with the operator's private key may compile libsodium's
+    WebAssembly, and may send nothing anywhere (no fetch, no form, no image)."""
     style = f"'self' {style_hash}" if style_hash else "'self'"
+    script, connect, form, image = "'self'", "'self'", "'self'", "'self' data:"
+    if sealed_off:
+        script, connect, form, image = "'self' 'wasm-unsafe-eval'", "'none'", "'none'", "'none'"
     return (
-        f"default-src 'none'; script-src 'self'; style-src {style}; img-src 'self' data:; "
-        f"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-src {frame_src}; "
+        f"default-src 'none'; script-src {script}; style-src {style}; img-src {image}; "
+        f"connect-src {connect}; form-action {form}; base-uri 'none'; frame-src {frame_src}; "
         f"frame-ancestors {' '.join(frame_ancestors)}"
     )
 

@@ -40,6 +40,7 @@ ADMIN_PARTNERS = "/admin/partners"
 ADMIN_PARTNER_ROTATE = "/admin/partners/{code}/rotate"
 ADMIN_SIGNERS = "/admin/signers"
 ADMIN_AUDIT = "/admin/audit"
+ADMIN_DECRYPT = "/admin/decrypt"
 ADMIN_SESSIONS = "/admin/sessions"
 
 
@@ -146,6 +147,9 @@ class URLs:
 
     def audit(self) -> str:
         return self.base + ADMIN_AUDIT
+
+    def decrypt(self) -> str:
+        return self.base + ADMIN_DECRYPT
 
     def sessions(self) -> str:
         return self.base + ADMIN_SESSIONS

@@ -87,14 +87,14 @@ LABELS = {
 
 def page(
     request: Request, template: str, status: int = 200, headers: dict[str, str] | None = None,
-    **context: Any,
+    sealed_off: bool = False, **context: Any,
 ) -> HTMLResponse:  # fmt: skip
     service = service_of(request)
     html = service.templates.render(
         template, "en", operator=auth.operator(request), labels=LABELS,
         csrf=auth.csrf_token(request, service.settings.secret), **context,
     )  # fmt: skip
-    csp = security.content_security_policy(frame_src="'self'")
+    csp = security.content_security_policy(frame_src="'self'", sealed_off=sealed_off)
     every = {"Content-Security-Policy": csp, "Cache-Control": "no-store", **(headers or {})}
     return HTMLResponse(html, status, headers=every)
 

@@ -225,6 +225,14 @@ async def _preview(
     )  # fmt: skip
 
 
+async def decrypt_page(request: Request) -> Response:
+    """Opening a sealed export in the operator's browser: the page reads the export and the
+    private key from the operator's own files and decrypts there; its CSP lets it send nothing
+    anywhere, so neither the key nor a name can leave the browser."""
+    auth.require_operator(request)
+    return page(request, "admin/decrypt.html", sealed_off=True)
+
+
 async def audit_log(request: Request) -> Response:
     auth.require_operator(request)
     entries = await service_of(request).store.audit_log()

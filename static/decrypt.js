@@ -1,0 +1,101 @@
+/* Opens a sealed export in the operator's browser (templates/admin/decrypt.html): the same
+   work as `petition-widget decrypt`, with libsodium's crypto_box_seal_open. Reads two local
+   files; sends nothing (the page's CSP forbids it); keeps nothing. */
+(function () {
+  "use strict";
+  var form = document.getElementById("pa-decrypt");
+  if (!form) return;
+  var HEADER = "sealed,country,opt_in,partner,partner_opt_in,signed_at";
+  var PERSONAL = ["first_name", "last_name", "email", "postal_code"];
+  var errorBox = document.getElementById("pa-decrypt-error");
+  var result = document.getElementById("pa-decrypt-result");
+
+  function fail(message) {
+    result.hidden = true;
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+    errorBox.focus();
+  }
+
+  // A cell as a spreadsheet may open it safely (as the server's exports do), then quoted.
+  function cell(value) {
+    var text = String(value == null ? "" : value);
+    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
+    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  // The sealed export's own cells: base64, codes, yes/no and times, quoted only if needed.
+  function cells(line) {
+    var out = [], value = "", quoted = false;
+    for (var i = 0; i < line.length; i++) {
+      var c = line[i];
+      if (quoted) {
+        if (c === '"' && line[i + 1] === '"') { value += '"'; i++; }
+        else if (c === '"') quoted = false;
+        else value += c;
+      } else if (c === '"') quoted = true;
+      else if (c === ",") { out.push(value); value = ""; }
+      else value += c;
+    }
+    out.push(value);
+    return out;
+  }
+
+  function open(sodium, exportText, keyText) {
+    var key;
+    try {
+      key = sodium.from_base64(keyText.trim(), sodium.base64_variants.ORIGINAL);
+    } catch (e) { key = null; }
+    if (!key || key.length !== 32) throw new Error("That is not a private key file (32 bytes in base64, from petition-widget keys generate).");
+    var publicKey = sodium.crypto_scalarmult_base(key);
+    var lines = exportText.replace(/^\ufeff/, "").split(/\r?\n/).filter(function (l) { return l; });
+    if (lines[0] !== HEADER) throw new Error("That is not a sealed export: its first line is not the export's header.");
+    var rows = [PERSONAL.concat(HEADER.split(",").slice(1))];
+    for (var i = 1; i < lines.length; i++) {
+      var row = cells(lines[i]);
+      var opened;
+      try {
+        var box = sodium.from_base64(row[0], sodium.base64_variants.ORIGINAL);
+        opened = JSON.parse(sodium.to_string(sodium.crypto_box_seal_open(box, publicKey, key)));
+      } catch (e) {
+        throw new Error("This private key does not open the export (wrong key?). Nothing was opened.");
+      }
+      rows.push(PERSONAL.map(function (name) { return opened[name] || ""; }).concat(row.slice(1)));
+    }
+    return rows;
+  }
+
+  function show(rows, name) {
+    var csv = "\ufeff" + rows.map(function (r) { return r.map(cell).join(","); }).join("\r\n") + "\r\n";
+    var save = document.getElementById("pa-decrypt-save");
+    if (save.href) URL.revokeObjectURL(save.href);
+    save.href = URL.createObjectURL(new Blob([csv], { type: "text/csv;charset=utf-8" }));
+    save.download = name.replace(/\.csv$/i, "") + "-opened.csv";
+    var body = document.getElementById("pa-decrypt-rows");
+    body.textContent = "";
+    rows.slice(1, 11).forEach(function (r) {
+      var tr = document.createElement("tr");
+      [r[0], r[1], r[2], r[4], r[8]].forEach(function (value) {
+        var td = document.createElement("td");
+        td.textContent = value;
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    document.getElementById("pa-decrypt-status").textContent =
+      "Opened " + (rows.length - 1) + " signature(s), in this browser only.";
+    errorBox.hidden = true;
+    result.hidden = false;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var exportFile = document.getElementById("f-export").files[0];
+    var keyFile = document.getElementById("f-key").files[0];
+    if (!exportFile || !keyFile) return fail("Choose the sealed export and the private key file.");
+    if (!window.sodium) return fail("libsodium did not load: reload the page.");
+    Promise.all([window.sodium.ready, exportFile.text(), keyFile.text()]).then(function (found) {
+      show(open(window.sodium, found[1], found[2]), exportFile.name);
+    }).catch(function (error) { fail(error.message); });
+  });
+})();

@@ -1,0 +1,76 @@
+"""An operator opens a sealed export in the browser, with the private key moved off the
+server: the page decrypts locally with the vendored libsodium, offers the opened CSV, and
+sends nothing (every request is recorded; none carries the key or a name)."""
+
+from __future__ import annotations
+
+import shutil
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Signer, fill_and_submit, save_screenshot
+from tests.browser.test_admin_passkeys import add_operator, log_in
+
+
+def test_a_sealed_export_opens_in_the_browser_and_nothing_leaves_it(
+    page, service, network, tmp_path, accessible
+):
+    reader = Signer(first_name="Ада", last_name='O\'Lovelace, "Jr"', email="ada@example.org")
+    page.goto(f"{service.url}/c/belarus?lang=en")
+    fill_and_submit(page, reader)
+    expect(page.locator("[data-pw-thanks]")).to_be_visible()
+
+    # The private key off the server, as the README asks: only the operator's copy is left.
+    keys = service.database.parent / "widget.keys"
+    private = tmp_path / "operator-private.key"
+    shutil.move(keys / "operator-private.key", private)
+    secret = private.read_text().strip()
+
+    add_operator(service)
+    log_in(page, service.url)
+    page.goto(f"{service.url}/admin/campaigns/belarus")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Operator export").click()
+    sealed = tmp_path / "sealed.csv"
+    download.value.save_as(sealed)
+    assert "Ада" not in sealed.read_text(encoding="utf-8-sig")  # sealed on the server
+
+    page.goto(f"{service.url}/admin/decrypt")
+    loaded = len(network.requests)
+    page.set_input_files("#f-export", str(sealed))
+    page.set_input_files("#f-key", str(private))
+    page.get_by_role("button", name="Open the export here").click()
+    expect(page.locator("#pa-decrypt-status")).to_have_text(
+        "Opened 1 signature(s), in this browser only."
+    )
+    expect(page.locator("#pa-decrypt-rows td").first).to_have_text("Ада")
+    save_screenshot(page, "admin-decrypt")
+    accessible(page, "the decrypt page, opened")
+    with page.expect_download() as opened:
+        page.get_by_role("link", name="Save the opened file").click()
+    plain = tmp_path / "opened.csv"
+    opened.value.save_as(plain)
+    text = plain.read_text(encoding="utf-8-sig").splitlines()
+    assert text[0] == (
+        "first_name,last_name,email,postal_code,country,opt_in,partner,partner_opt_in,signed_at"
+    )
+    assert text[1].startswith('Ада,"O\'Lovelace, ""Jr""",ada@example.org,,CA,yes,,no,')
+
+    # Nothing was asked of the network once the page had loaded, and nothing ever carried
+    # the key or a name.
+    after = [r.url for r in network.requests[loaded:] if not r.url.startswith(("blob:", "data:"))]
+    assert after == [], after
+    for request in network.requests:
+        body = request.post_data or ""
+        assert secret not in request.url and secret not in body
+        assert "Ада" not in request.url and "Ада" not in body
+
+    # The wrong key says so, and opens nothing.
+    other = tmp_path / "other.key"
+    other.write_text("A" * 43 + "=\n")
+    page.set_input_files("#f-key", str(other))
+    page.get_by_role("button", name="Open the export here").click()
+    problem = page.locator("#pa-decrypt-error")
+    expect(problem).to_contain_text("does not open the export")
+    expect(problem).to_be_focused()
+    expect(page.locator("#pa-decrypt-result")).to_be_hidden()
