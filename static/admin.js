@@ -4,6 +4,21 @@
   "use strict";
   var problem = document.querySelector("[data-pa-focus]");
   if (problem) problem.focus();
+
+  // Copy buttons for the snippets and addresses (they stay selectable by hand without them).
+  var said = document.querySelector("[data-pa-copied]");
+  if (!navigator.clipboard || !window.isSecureContext) return;
+  var buttons = document.querySelectorAll("[data-pa-copy]");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].hidden = false;
+    buttons[i].addEventListener("click", function (event) {
+      var button = event.currentTarget;
+      var source = document.getElementById(button.getAttribute("data-pa-copy"));
+      navigator.clipboard.writeText(source.textContent).then(function () {
+        if (said) said.textContent = "Copied: " + button.textContent.replace(/^Copy /, "") + ".";
+      });
+    });
+  }
 })();
 
 /* The admin's passkey pages: ask the browser for a passkey (navigator.credentials) with the

@@ -4,6 +4,7 @@ made to signers. Plus every guard: login, CSRF, rate limits."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from dataclasses import replace
@@ -97,7 +98,23 @@ async def test_operator_journey(client, tmp_path):
     page = await client.get("/admin/campaigns/clean-water")
     assert "Public count <strong>13</strong>" in page.text
     assert "<svg" in page.text
-    assert "data-partner=&#34;rivers&#34;" in page.text  # the partner's snippet
+    assert '<option value="rivers">' in page.text  # the snippet builder offers the partner
+    # The partner's French snippet, its iframe-only code and the hosted page's address.
+    built = await client.get(
+        "/admin/campaigns/clean-water", params={"sn_partner": "rivers", "sn_lang": "fr"}
+    )
+    codes = re.findall(r'<pre class="pw-snippet" id="pa-[a-z]+"><code>(.*?)</code></pre>',
+                       built.text, re.S)  # fmt: skip
+    assert len(codes) == 3
+    snippet_code, iframe_code, hosted_code = (html.unescape(c) for c in codes)
+    assert 'data-campaign="clean-water" data-partner="rivers" data-lang="fr"' in snippet_code
+    assert "/c/clean-water/embed?partner=rivers&amp;lang=fr" in iframe_code
+    assert hosted_code.endswith("/c/clean-water?partner=rivers&lang=fr")
+    assert 'src="/c/clean-water/embed?partner=rivers&amp;lang=fr"' in built.text  # the preview
+    counter = await client.get(
+        "/admin/campaigns/clean-water", params={"sn_mode": "counter", "sn_partner": "nope"}
+    )
+    assert "data-mode=&#34;counter&#34;" in counter.text and "nope" not in counter.text
 
     # The partner's signed link yields only the opted-in signers.
     made = await post(client, "/admin/campaigns/clean-water/partner-link", {"partner": "rivers"})

@@ -39,6 +39,6 @@ async def test_the_admin_gives_each_partner_its_snippet(client):
     await add_operator(client)
     await log_in(client)
     await post(client, "/admin/partners", {"code": "rivers", "name": "Rivers"})
-    page = await client.get("/admin/campaigns/belarus")
+    page = await client.get("/admin/campaigns/belarus", params={"sn_partner": "rivers"})
     assert "data-partner=&#34;rivers&#34;" in page.text
     assert "&lt;script async src=&#34;http://testserver/embed.js&#34;&gt;" in page.text

@@ -47,6 +47,7 @@ from widget.views import (
     withdraw,
 )
 from widget.views import admin_records as records
+from widget.views import admin_translations as translations
 from widget.withdrawal import Receipts
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ def routes() -> list[Route | Mount]:
         Route(urls.ADMIN_EXPORT, records.export, methods=["POST"]),
         Route(urls.ADMIN_PARTNER_LINK, records.partner_link, methods=["POST"]),
         Route(urls.ADMIN_REVIEW, records.review_action, methods=["POST"]),
+        Route(urls.ADMIN_TRANSLATION, translations.editor, methods=["GET"]),
+        Route(urls.ADMIN_TRANSLATION, translations.save, methods=["POST"]),
         Route(urls.ADMIN_PARTNERS, records.partner_list, methods=["GET"]),
         Route(urls.ADMIN_PARTNERS, records.partner_save, methods=["POST"]),
         Route(urls.ADMIN_PARTNER_ROTATE, records.partner_rotate, methods=["POST"]),

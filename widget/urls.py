@@ -36,6 +36,7 @@ ADMIN_CAMPAIGN = "/admin/campaigns/{slug}"
 ADMIN_EXPORT = "/admin/campaigns/{slug}/export/{kind}"
 ADMIN_PARTNER_LINK = "/admin/campaigns/{slug}/partner-link"
 ADMIN_REVIEW = "/admin/campaigns/{slug}/review/{action}"
+ADMIN_TRANSLATION = "/admin/campaigns/{slug}/translations/{lang}"
 ADMIN_PARTNERS = "/admin/partners"
 ADMIN_PARTNER_ROTATE = "/admin/partners/{code}/rotate"
 ADMIN_SIGNERS = "/admin/signers"
@@ -166,6 +167,9 @@ class URLs:
 
     def partner_rotate(self, code: str) -> str:
         return self.base + ADMIN_PARTNER_ROTATE.format(code=code)
+
+    def translation(self, slug: str, lang: str) -> str:
+        return self.base + ADMIN_TRANSLATION.format(slug=slug, lang=lang)
 
     def review(self, slug: str, action: str) -> str:
         return self.base + ADMIN_REVIEW.format(slug=slug, action=action)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import fill_and_submit
 from tests.browser.test_admin_passkeys import add_operator, log_in
 
 
@@ -32,3 +33,40 @@ def test_invalidate_says_how_many_before_acting(page, service, screenshot):
     expect(page.locator("h1")).to_have_text("Invalidate 0 signature(s)?")
     expect(page.get_by_text("No signature matches: there is nothing to do.")).to_be_visible()
     screenshot(page, "admin-invalidate-preview")
+
+
+def test_a_partners_french_snippet_is_copied_pasted_and_signs(
+    page, context, service, partner, signer, screenshot, accessible
+):
+    """As a campaigner would: pick the partner and French, copy the snippet, paste it into a
+    page, and a reader signs through it."""
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=service.url)
+    add_operator(service)
+    log_in(page, service.url)
+    page.goto(f"{service.url}/admin/campaigns/belarus")
+    page.select_option("#f-sn-partner", "partner-site")
+    page.select_option("#f-sn-lang", "fr")
+    page.get_by_role("button", name="Show its codes").click()
+    page.get_by_role("button", name="Copy the snippet").click()
+    expect(page.locator("[data-pa-copied]")).to_have_text("Copied: the snippet.")
+    pasted = page.evaluate("() => navigator.clipboard.readText()")
+    assert 'data-partner="partner-site" data-lang="fr"' in pasted
+    accessible(page, "the campaign's admin page")
+    page.set_viewport_size({"width": 375, "height": 800})
+    screenshot(page, "admin-campaign-375")
+
+    # Pasted into a partner's page: the petition in French, and a signature through it.
+    reader = context.new_page()
+    reader.goto(partner.url("one"))  # any page of the partner's origin
+    reader.evaluate("html => { document.body.innerHTML = html; }", pasted)
+    reader.add_script_tag(url=f"{service.url}/embed.js")
+    frame_element = reader.locator("div.petition-widget > iframe")
+    expect(frame_element).to_have_attribute(
+        "src", f"{service.url}/c/belarus/embed?partner=partner-site&lang=fr"
+    )
+    frame = frame_element.element_handle().content_frame()
+    assert frame is not None
+    expect(frame.locator("h1")).to_have_text("Protégez les manifestants pacifiques au Bélarus")
+    fill_and_submit(frame, signer)
+    expect(frame.locator("[data-pw-count-text]")).to_have_text("786 personnes ont signé")
+    assert service.partners() == ["partner-site"]

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from markupsafe import escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -29,6 +30,8 @@ from widget.countries import country_choices
 from widget.ratelimit import client_address
 from widget.service import Service, service_of
 from widget.snippets import snippet
+from widget.texts import LANGUAGES
+from widget.texts import TEXT_FIELDS as CONTENT_FIELDS
 from widget.urls import URLs
 from widget.views.guards import campaign_or_404, parse_form
 
@@ -260,15 +263,48 @@ async def campaign_page(
     signatures = sum(n for _, n in stats.per_day)
     public = URLs(security.own_origin(request, service.settings.public_url))
     partner_list = await service.store.partners()
+    built = _snippets(request, campaign, public, {p.code for p in partner_list})
     return page(
         request, "admin/campaign.html", status, campaign=campaign, values=values or {},
         error=error, stats=stats, signatures=signatures, public=public, partners=partner_list,
         snippet=snippet,
         chart=chart.per_day_svg(stats.per_day, f"Signatures per day: {campaign.title}"),
         country_names=dict(country_choices("en")), saved=request.query_params.get("saved"),
-        link=link, kinds=exports.KINDS, notice=notice, problem=problem,
+        link=link, kinds=exports.KINDS, notice=notice, problem=problem, built=built,
+        text_fields=CONTENT_FIELDS,
         domains_kept=bool(service.settings.domain_key),
     )  # fmt: skip
+
+
+# The iframe-only code: the README's, with a height that fits the form on a 360 px phone.
+IFRAME_CODE = (
+    '<iframe src="{src}" title="Petition" loading="lazy"\n'
+    '        style="display:block;width:100%;max-width:40rem;height:{height}px;border:0;'
+    'margin:0 auto"></iframe>'
+)
+
+
+def _snippets(
+    request: Request, campaign: Campaign, public: URLs, codes: set[str]
+) -> dict[str, str]:
+    """The snippet builder's choice (partner, language, what to show) from the query, and
+    the codes for it: the snippet, the iframe-only code, the hosted page and a preview."""
+    query = request.query_params
+    partner = query.get("sn_partner", "") if query.get("sn_partner", "") in codes else ""
+    lang = query.get("sn_lang", "")
+    lang = lang if lang in LANGUAGES else campaign.language
+    mode = query.get("sn_mode", "") if query.get("sn_mode") in ("counter", "click") else ""
+    counter = mode == "counter"
+    slug, who = campaign.slug, partner or None
+    frame = public.counter(slug, lang=lang) if counter else public.embed(slug, who, lang)
+    return {
+        "partner": partner, "lang": lang, "mode": mode,
+        "snippet": snippet(public, slug, lang, who, "counter" if counter else None,
+                           "click" if mode == "click" else None),
+        "iframe": IFRAME_CODE.format(src=escape(frame), height=90 if counter else 1050),
+        "hosted": public.hosted(slug, lang=lang, partner=who),
+        "preview": (ADMIN.counter(slug, lang=lang) if counter else ADMIN.embed(slug, who, lang)),
+    }  # fmt: skip
 
 
 def hours_ago(hours: int) -> str:
