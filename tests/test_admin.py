@@ -382,3 +382,14 @@ async def test_the_decrypt_page_may_send_nothing_anywhere(client):
         assert served.status_code == 200 and "immutable" in served.headers["cache-control"]
     # Every other admin page keeps the ordinary policy.
     assert "connect-src 'self'" in (await client.get("/admin")).headers["content-security-policy"]
+
+
+async def test_the_campaign_page_has_sections_and_says_what_its_colour_gives(client):
+    await add_operator(client)
+    await log_in(client)
+    page = (await client.get("/admin/campaigns/belarus")).text
+    nav = re.search(r'<nav aria-label="Sections of this campaign".*?</nav>', page, re.S)
+    assert nav is not None
+    for anchor in ("h-stats", "h-translations", "h-review", "h-exports", "h-embed", "h-edit"):
+        assert f'href="#{anchor}"' in nav[0] and f'id="{anchor}"' in page
+    assert "The button is #1a1a1a with white text (17.4:1)." in page

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from tests.conftest import sealed_signature, signer
 from widget.campaigns import load_file
-from widget.chart import EMPTY, per_day_svg
+from widget.chart import DATE_FONT, EMPTY, VALUE_FONT, WIDEST_BAR, per_day_svg
 from widget.resources import resource
 from widget.store import open_store
 
@@ -76,7 +76,7 @@ def test_many_days_label_every_nth_bar_and_always_the_maximum(peak_day):
 def test_labels_do_not_overlap():
     days = [(f"2026-11-{d:02d}", d * 1000) for d in range(1, 31)]
     root = parse(per_day_svg(days, "Per day"))
-    for size, wide in ((12, "number"), (11, "date")):
+    for size, wide in ((VALUE_FONT, "number"), (DATE_FONT, "date")):
         xs = sorted(
             float(t.get("x"))
             for g in root.iter(SVG + "g")
@@ -127,3 +127,10 @@ async def test_chart_from_a_real_store(database):
     root = parse(per_day_svg(stats.per_day, "Signatures per day"))
     assert [tip.split(": ")[1] for tip, _ in bars(root)] == ["3"]
     assert "3" in texts(root)
+
+
+def test_a_short_campaign_gets_bars_not_a_wall():
+    root = parse(per_day_svg([("2026-11-24", 40), ("2026-11-25", 12)], "Two days"))
+    widths = [float(r.get("width")) for r in root.iter(SVG + "rect") if r.get("height")]
+    bars = [w for w in widths if w < 800]
+    assert len(bars) == 2 and all(w == WIDEST_BAR for w in bars)

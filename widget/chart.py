@@ -17,8 +17,9 @@ TOP = 24  # room for the number above the tallest bar
 BOTTOM = 28  # room for the dates
 INK = "#1a1a1a"
 PAPER = "#ffffff"
-VALUE_FONT = 12
-DATE_FONT = 11
+VALUE_FONT = 14
+DATE_FONT = 13
+WIDEST_BAR = 56  # a campaign of a few days gets bars, not a wall of ink
 CHAR_WIDTH = 0.62  # an average glyph's width, in ems, in a sans-serif font
 EMPTY = "No signatures yet"
 
@@ -71,7 +72,7 @@ def per_day_svg(per_day: Iterable[tuple[str, int]], title: str) -> Markup:
         return _empty(title)
     ident = _ids(title, days)
     slot = (WIDTH - 2 * PAD_X) / len(days)
-    bar = max(slot * 0.8, 0.5)
+    bar = min(max(slot * 0.8, 0.5), WIDEST_BAR)
     scale = (HEIGHT - TOP - BOTTOM) / top
     baseline = HEIGHT - BOTTOM
     busiest = next(i for i, (_, n) in enumerate(days) if n == top)

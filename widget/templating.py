@@ -141,6 +141,19 @@ def _luminance(colour: str) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
+def describe_colour(colour: str) -> str:
+    """What a theme colour gives, for the operator who picks it: the button's text and the
+    ink on white, each with its contrast ratio (all at least 4.5:1)."""
+    text = "white" if on_accent(colour) == WHITE else "black"
+    ink = ink_on_white(colour)
+    return (
+        f"The button is {colour} with {text} text ({_contrast(colour, on_accent(colour)):.1f}:1). "
+        f"On white, checkboxes, the bar and borders use {ink} ({_contrast(ink, WHITE):.1f}:1)"
+        + ("" if ink == colour else ", a darker shade of it, for contrast")
+        + "."
+    )
+
+
 def _contrast(a: str, b: str) -> float:
     """WCAG contrast ratio of two #rrggbb colours."""
     high, low = sorted((_luminance(a), _luminance(b)), reverse=True)

@@ -70,3 +70,24 @@ def test_a_partners_french_snippet_is_copied_pasted_and_signs(
     fill_and_submit(frame, signer)
     expect(frame.locator("[data-pw-count-text]")).to_have_text("786 personnes ont signé")
     assert service.partners() == ["partner-site"]
+
+
+ADMIN_PAGES = (
+    "/admin", "/admin/campaigns/belarus", "/admin/campaigns/new",
+    "/admin/campaigns/belarus/translations/fr", "/admin/partners", "/admin/signers",
+    "/admin/audit", "/admin/decrypt", "/admin/sessions", "/admin/passkeys",
+)  # fmt: skip
+
+
+def test_every_admin_page_passes_axe_and_fits_a_phone(page, service, accessible):
+    add_operator(service)
+    log_in(page, service.url)
+    page.wait_for_url("**/admin")
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 800})
+        for path in ADMIN_PAGES:
+            page.goto(service.url + path)
+            accessible(page, f"{path} at {width} px")
+            # Nothing runs off the side: only tables scroll, inside themselves.
+            wide = page.evaluate("() => document.documentElement.scrollWidth")
+            assert wide <= width, (path, width, wide)

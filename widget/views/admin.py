@@ -30,6 +30,7 @@ from widget.countries import country_choices
 from widget.ratelimit import client_address
 from widget.service import Service, service_of
 from widget.snippets import snippet
+from widget.templating import describe_colour
 from widget.texts import LANGUAGES
 from widget.texts import TEXT_FIELDS as CONTENT_FIELDS
 from widget.urls import URLs
@@ -271,6 +272,7 @@ async def campaign_page(
         chart=chart.per_day_svg(stats.per_day, f"Signatures per day: {campaign.title}"),
         country_names=dict(country_choices("en")), saved=request.query_params.get("saved"),
         link=link, kinds=exports.KINDS, notice=notice, problem=problem, built=built,
+        colour_hint=describe_colour(campaign.theme_colour),
         text_fields=CONTENT_FIELDS,
         domains_kept=bool(service.settings.domain_key),
     )  # fmt: skip
