@@ -96,7 +96,7 @@ async def test_operator_journey(client, tmp_path):
     assert await count(client, "clean-water") == 13
 
     page = await client.get("/admin/campaigns/clean-water")
-    assert "Public count <strong>13</strong>" in page.text
+    assert "<div><dt>Public count</dt><dd>13</dd></div>" in page.text
     assert "<svg" in page.text
     assert '<option value="rivers">' in page.text  # the snippet builder offers the partner
     # The partner's French snippet, its iframe-only code and the hosted page's address.
@@ -154,7 +154,7 @@ async def test_operator_journey(client, tmp_path):
     assert await count(client, "clean-water") == 12
     assert await count(client, "belarus") == before_belarus
     assert (
-        "Public count <strong>12</strong>"
+        "<div><dt>Public count</dt><dd>12</dd></div>"
         in (await client.get("/admin/campaigns/clean-water")).text
     )
 
@@ -393,3 +393,16 @@ async def test_the_campaign_page_has_sections_and_says_what_its_colour_gives(cli
     for anchor in ("h-stats", "h-translations", "h-review", "h-exports", "h-embed", "h-edit"):
         assert f'href="#{anchor}"' in nav[0] and f'id="{anchor}"' in page
     assert "The button is #1a1a1a with white text (17.4:1)." in page
+
+
+async def test_a_campaign_in_its_first_day_is_charted_per_hour(client):
+    await add_operator(client)
+    await log_in(client)
+    await sign(client, signer(1))
+    await sign(client, signer(2, partner="rivers", partner_opt_in="1"))
+    page = (await client.get("/admin/campaigns/belarus")).text
+    assert '<h2 id="h-stats">Signatures per hour, last 24 hours (UTC)</h2>' in page
+    assert "2 signatures over 1 hour (UTC)" in page
+    assert "<div><dt>Signatures received</dt><dd>2</dd></div>" in page
+    assert "<div><dt>Unique signers</dt><dd>2</dd></div>" in page
+    assert page.count('<meter class="pa-meter"') == 3  # a country, two partner rows

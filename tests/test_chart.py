@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from tests.conftest import sealed_signature, signer
 from widget.campaigns import load_file
-from widget.chart import DATE_FONT, EMPTY, VALUE_FONT, WIDEST_BAR, per_day_svg
+from widget.chart import DATE_FONT, EMPTY, VALUE_FONT, WIDEST_BAR, per_day_svg, per_hour_svg
 from widget.resources import resource
 from widget.store import open_store
 
@@ -134,3 +134,21 @@ def test_a_short_campaign_gets_bars_not_a_wall():
     widths = [float(r.get("width")) for r in root.iter(SVG + "rect") if r.get("height")]
     bars = [w for w in widths if w < 800]
     assert len(bars) == 2 and all(w == WIDEST_BAR for w in bars)
+
+
+def test_hours_are_filled_and_labelled_by_the_hour():
+    svg = per_hour_svg([("2026-11-24T09", 3), ("2026-11-24T12", 7)], "Per hour")
+    root = parse(svg)
+    bars = [r for r in root.iter(SVG + "rect") if r.find(SVG + "title") is not None]
+    assert [b.find(SVG + "title").text for b in bars] == [
+        "09:00: 3",
+        "10:00: 0",
+        "11:00: 0",
+        "12:00: 7",
+    ]
+    desc = root.find(SVG + "desc").text
+    assert desc == (
+        "10 signatures over 4 hours (UTC), from 2026-11-24 09:00 to 2026-11-24 12:00; "
+        "the most in one hour: 7, at 2026-11-24 12:00."
+    )
+    assert EMPTY in per_hour_svg([], "Nothing")

@@ -401,13 +401,19 @@ class Store(Accounts):
             yield [_signature_row(row) for row in rows]
 
     async def stats(self, campaign: str, since: str) -> Stats:
-        """Signatures per day, by country and by partner, and how many since `since`."""
+        """Signatures per day (and per hour since `since`), by country and by partner, and how
+        many since `since`."""
         where = f"WHERE campaign = ? AND {COUNTED}"
         per_day = await self._fetch(
             f"SELECT substr(signed_at, 1, 10) AS day, count(*) FROM signatures {where} "
             "GROUP BY day ORDER BY day",
             campaign,
         )
+        per_hour = await self._fetch(
+            f"SELECT substr(signed_at, 1, 13) AS hour, count(*) FROM signatures {where} "
+            "AND signed_at >= ? GROUP BY hour ORDER BY hour",
+            campaign, since,
+        )  # fmt: skip
         by_country = await self._fetch(
             f"SELECT country, count(*) AS n FROM signatures {where} "
             "GROUP BY country ORDER BY n DESC, country",
@@ -431,6 +437,7 @@ class Store(Accounts):
             [(code, int(n)) for code, n in by_country],
             [(code, int(n), int(opted)) for code, n, opted in by_partner],
             int(recent), int(held), int(signers), int(pending),
+            tuple((hour, int(n)) for hour, n in per_hour),
         )  # fmt: skip
 
 

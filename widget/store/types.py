@@ -30,6 +30,8 @@ class Stats(NamedTuple):
     # (the public count is every signature received, so it cannot tell a repeat apart).
     signers: int = 0
     pending: int = 0  # awaiting confirmation by email, not counted
+    # ("2026-11-24T10", n) for the hours since `since` with a signature, oldest first.
+    per_hour: tuple[tuple[str, int], ...] = ()
 
 
 class AuditEntry(NamedTuple):

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -30,6 +30,7 @@ from widget.countries import country_choices
 from widget.ratelimit import client_address
 from widget.service import Service, service_of
 from widget.snippets import snippet
+from widget.store.types import Stats
 from widget.templating import describe_colour
 from widget.texts import LANGUAGES
 from widget.texts import TEXT_FIELDS as CONTENT_FIELDS
@@ -269,7 +270,7 @@ async def campaign_page(
         request, "admin/campaign.html", status, campaign=campaign, values=values or {},
         error=error, stats=stats, signatures=signatures, public=public, partners=partner_list,
         snippet=snippet,
-        chart=chart.per_day_svg(stats.per_day, f"Signatures per day: {campaign.title}"),
+        chart=_chart(stats, campaign.title), hourly=_hourly(stats),
         country_names=dict(country_choices("en")), saved=request.query_params.get("saved"),
         link=link, kinds=exports.KINDS, notice=notice, problem=problem, built=built,
         colour_hint=describe_colour(campaign.theme_colour),
@@ -307,6 +308,17 @@ def _snippets(
         "hosted": public.hosted(slug, lang=lang, partner=who),
         "preview": (ADMIN.counter(slug, lang=lang) if counter else ADMIN.embed(slug, who, lang)),
     }  # fmt: skip
+
+
+def _hourly(stats: Stats) -> bool:
+    """Per hour while every signature is from one day (a day is one bar), else per day."""
+    return len(stats.per_day) <= 1 and bool(stats.per_hour)
+
+
+def _chart(stats: Stats, title: str) -> Markup:
+    if _hourly(stats):
+        return chart.per_hour_svg(stats.per_hour, f"Signatures per hour (UTC): {title}")
+    return chart.per_day_svg(stats.per_day, f"Signatures per day: {title}")
 
 
 def hours_ago(hours: int) -> str:
