@@ -101,4 +101,4 @@ async def test_the_admin_shows_signatures_received_and_unique_signers(client):
     assert "<td>788</td><td>3</td><td>2</td>" in home
     page = (await client.get("/admin/campaigns/belarus")).text
     assert "3 signatures received + offset 785" in page
-    assert "Unique signers: <strong>2</strong>" in page
+    assert "<div><dt>Unique signers</dt><dd>2</dd></div>" in page
