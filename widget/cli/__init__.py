@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import ipaddress
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -15,7 +16,7 @@ from dataclasses import fields
 from widget import campaigns, doctor, exports, operations, operators, partners, review, sealing
 from widget.cli import content, data
 from widget.cli.common import CommandError, database_flag
-from widget.settings import ENV_PREFIX, Settings, SettingsError
+from widget.settings import ENV_PREFIX, Settings, SettingsError, database_file, is_postgres
 
 __all__ = ["CommandError", "build_parser", "main"]
 
@@ -185,9 +186,27 @@ def serve(settings: Settings) -> None:
             "(https://petitions.example.org), or serve on 127.0.0.1 behind a proxy."
         )
 
+    refuse_a_read_only_database(settings.database)
     from widget.server import uvicorn_options
 
     uvicorn.run(create_app(settings), **uvicorn_options(settings))
+
+
+def refuse_a_read_only_database(database: str) -> None:
+    """SQLite writes beside its file (the -wal and -shm files, and each signature): on a folder
+    that cannot be written (a disk mounted or remounted read-only) say so, rather than fail in
+    the middle of starting with a traceback."""
+    if is_postgres(database):
+        return
+    folder = database_file(database).resolve().parent
+    while not folder.exists():  # a first start creates the folder: its parent must take it
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        raise CommandError(
+            f"the database's folder {folder} cannot be written (a read-only disk?): SQLite "
+            "writes each signature and its -wal file there. Make it writable, or set "
+            f"{ENV_PREFIX}DATABASE to a file on a writable disk. Nothing was changed."
+        )
 
 
 def is_loopback(host: str) -> bool:
