@@ -120,3 +120,18 @@ def test_every_colour_gets_enough_contrast_in_the_dark_theme():
 async def test_the_theme_comes_from_the_snippet_or_the_readers_system(client, path, expected):
     page = (await client.get(path)).text
     assert f'data-theme="{expected}"' in page
+
+
+async def test_a_reader_without_javascript_keeps_the_dark_theme_after_signing(client):
+    from tests.conftest import fresh_token, signer
+
+    page = (await client.get("/c/belarus/embed?theme=dark")).text
+    assert '<input type="hidden" name="theme" value="dark">' in page
+    assert 'name="theme"' not in (await client.get("/c/belarus/embed")).text  # light: nothing
+    form = {**signer(1), "token": await fresh_token(client), "theme": "dark"}
+    answer = await client.post("/c/belarus/sign", data=form)
+    assert answer.status_code == 303 and "theme=dark" in answer.headers["location"]
+    thanks = await client.get(answer.headers["location"])
+    assert 'data-theme="dark"' in thanks.text
+    forged = {**signer(2), "token": await fresh_token(client), "theme": "neon"}
+    assert "theme=" not in (await client.post("/c/belarus/sign", data=forged)).headers["location"]

@@ -100,8 +100,9 @@ class URLs:
         partner: str | None = None,
         view: str = "",
         receipt: str = "",
+        theme: str = "",
     ) -> str:
-        query = _query(partner=partner, lang=lang, view=view, receipt=receipt)
+        query = _query(partner=partner, lang=lang, view=view, receipt=receipt, theme=theme)
         return self.base + THANKS.format(slug=slug) + query
 
     def confirm(self, slug: str, token: str, lang: str | None = None) -> str:

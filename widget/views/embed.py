@@ -322,7 +322,10 @@ async def sign(request: Request) -> Response:
         })  # fmt: skip
     receipt = service.receipts.issue(campaign.slug, code)
     return RedirectResponse(
-        URLs().thanks(campaign.slug, lang=language, partner=partner, view=view, receipt=receipt),
+        URLs().thanks(
+            campaign.slug, lang=language, partner=partner, view=view, receipt=receipt,
+            theme=form.get("theme", "") if form.get("theme") in THEMES else "",
+        ),
         303,
     )
 
