@@ -323,7 +323,11 @@ async def sign(request: Request) -> Response:
     receipt = service.receipts.issue(campaign.slug, code)
     return RedirectResponse(
         URLs().thanks(
-            campaign.slug, lang=language, partner=partner, view=view, receipt=receipt,
+            campaign.slug,
+            lang=language,
+            partner=partner,
+            view=view,
+            receipt=receipt,
             theme=form.get("theme", "") if form.get("theme") in THEMES else "",
         ),
         303,
