@@ -8,36 +8,23 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 from widget import campaigns as campaigns_mod
 from widget.campaigns import Campaign
 from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
-from widget.store.accounts import Accounts
 from widget.store.backend import Backend, Connection, now
-from widget.store.types import AddedListener, Audit, SignatureRow, Stats, StoreError
+from widget.store.reports import COUNTED, Reports, invalidation_where
+from widget.store.types import AddedListener, Audit, StoreError
 from widget.store.writer import GroupWriter
 
-# A signature counts once it is neither held for review, awaiting confirmation nor invalidated.
-COUNTED = "NOT held AND NOT pending AND NOT invalid"
 # What the count-keeping code reads of a row: its campaign, whether it is not counted for a
 # reason other than invalidation (held or pending), and whether it is invalid.
 _COUNT_STATE = "campaign, held OR pending, invalid"
-# A signer's latest counted signature: the one whose consents the exports follow.
-LATEST = (
-    "NOT EXISTS (SELECT 1 FROM signatures AS later WHERE later.campaign = signatures.campaign "
-    "AND later.email_key = signatures.email_key AND later.id > signatures.id "
-    "AND NOT later.held AND NOT later.pending AND NOT later.invalid)"
-)
 _COUNT = "(SELECT coalesce(sum(n), 0) FROM campaign_counts WHERE campaign = slug)"
-_SIGNATURE = (
-    "SELECT id, sealed, partner_sealed, country, opt_in, partner, partner_opt_in, signed_at, "
-    "first_name, last_name, email, postal_code FROM signatures"
-)
 
 
-class Store(Accounts):
+class Store(Reports):
     def __init__(self, backend: Backend, name: str) -> None:
         super().__init__(backend)
         self.listeners: list[AddedListener] = []
@@ -341,7 +328,7 @@ class Store(Accounts):
         audit: Audit | None = None,
     ) -> int:
         """Mark matching signatures invalid and uncount them; returns how many."""
-        where, params = _invalidation(campaign, partner, since, until, domain_key)
+        where, params = invalidation_where(campaign, partner, since, until, domain_key)
         async with self.backend.transaction() as tx:
             # RETURNING sees each row as this statement leaves it: a row released meanwhile by
             # another instance is uncounted here, exactly once.
@@ -354,117 +341,3 @@ class Store(Accounts):
             await self._record(tx, audit, len(changed))
         self._notify({slug: -n for slug, n in uncounted.items()})
         return len(changed)
-
-    async def count_invalidatable(
-        self,
-        campaign: str,
-        partner: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        domain_key: bytes | None = None,
-    ) -> int:
-        """How many signatures `invalidate` with these filters would mark, changing nothing."""
-        where, params = _invalidation(campaign, partner, since, until, domain_key)
-        rows = await self._fetch(
-            f"SELECT count(*) FROM signatures WHERE {' AND '.join(where)}", *params
-        )
-        return int(rows[0][0])
-
-    async def count_purgeable(self, campaign: str, before: str) -> int:
-        """How many signatures `purge` with this limit would empty, changing nothing."""
-        rows = await self._fetch(
-            "SELECT count(*) FROM signatures WHERE campaign = ? AND signed_at <= ? "
-            "AND (sealed IS NOT NULL OR email <> '')",
-            campaign, before,
-        )  # fmt: skip
-        return int(rows[0][0])
-
-    async def signature_rows(
-        self, campaign: str, partner: str | None = None, chunk: int = 1000
-    ) -> AsyncIterator[list[SignatureRow]]:
-        """A campaign's signers in chunks, oldest first, in constant memory: each address once,
-        by its latest counted signature (whose consents count). With a partner: only those
-        whose latest signature came through it and opted in to hear from it. Pages by id in
-        short queries rather than one long transaction, so a slow download holds nothing."""
-        where = f"campaign = ? AND id > ? AND {COUNTED} AND {LATEST}"
-        if partner is not None:
-            where += " AND partner = ? AND partner_opt_in"
-        last = 0
-        while True:
-            scope = (partner,) if partner is not None else ()
-            rows = await self._fetch(
-                f"{_SIGNATURE} WHERE {where} ORDER BY id LIMIT ?", campaign, last, *scope, chunk
-            )
-            if not rows:
-                return
-            last = rows[-1][0]
-            yield [_signature_row(row) for row in rows]
-
-    async def stats(self, campaign: str, since: str) -> Stats:
-        """Signatures per day (and per hour since `since`), by country and by partner, and how
-        many since `since`."""
-        where = f"WHERE campaign = ? AND {COUNTED}"
-        per_day = await self._fetch(
-            f"SELECT substr(signed_at, 1, 10) AS day, count(*) FROM signatures {where} "
-            "GROUP BY day ORDER BY day",
-            campaign,
-        )
-        per_hour = await self._fetch(
-            f"SELECT substr(signed_at, 1, 13) AS hour, count(*) FROM signatures {where} "
-            "AND signed_at >= ? GROUP BY hour ORDER BY hour",
-            campaign, since,
-        )  # fmt: skip
-        by_country = await self._fetch(
-            f"SELECT country, count(*) AS n FROM signatures {where} "
-            "GROUP BY country ORDER BY n DESC, country",
-            campaign,
-        )
-        by_partner = await self._fetch(
-            "SELECT coalesce(partner, ''), count(*) AS n, count(*) FILTER (WHERE partner_opt_in) "
-            f"FROM signatures {where} GROUP BY partner ORDER BY n DESC, partner NULLS FIRST",
-            campaign,
-        )
-        ((recent, held, signers, pending),) = await self._fetch(
-            f"SELECT count(*) FILTER (WHERE signed_at >= ? AND {COUNTED}), "
-            "count(*) FILTER (WHERE held AND NOT pending AND NOT invalid), "
-            f"count(DISTINCT email_key) FILTER (WHERE {COUNTED}), "
-            "count(*) FILTER (WHERE pending AND NOT invalid) "
-            "FROM signatures WHERE campaign = ?",
-            since, campaign,
-        )  # fmt: skip
-        return Stats(
-            [(day, int(n)) for day, n in per_day],
-            [(code, int(n)) for code, n in by_country],
-            [(code, int(n), int(opted)) for code, n, opted in by_partner],
-            int(recent), int(held), int(signers), int(pending),
-            tuple((hour, int(n)) for hour, n in per_hour),
-        )  # fmt: skip
-
-
-def _signature_row(row: tuple[Any, ...]) -> SignatureRow:
-    _, sealed, partner_sealed, country, opt_in, partner, partner_opt_in, signed_at = row[:8]
-    # Rows written before sealing keep their plaintext until `petition-widget seal`.
-    legacy = None if sealed is not None else dict(zip(PERSONAL_FIELDS, row[8:], strict=True))
-    return SignatureRow(
-        sealed, partner_sealed, country, int(opt_in), partner, int(partner_opt_in), signed_at,
-        legacy,
-    )  # fmt: skip
-
-
-def _invalidation(
-    campaign: str,
-    partner: str | None,
-    since: str | None,
-    until: str | None,
-    domain_key: bytes | None,
-) -> tuple[list[str], list[Any]]:
-    """The WHERE clauses and parameters of an invalidation (and of its preview)."""
-    where, params = ["campaign = ?", "NOT invalid"], list[Any]([campaign])
-    for clause, value in (
-        ("partner = ?", partner), ("signed_at >= ?", since), ("signed_at < ?", until),
-        ("domain_key = ?", domain_key),
-    ):  # fmt: skip
-        if value is not None:
-            where.append(clause)
-            params.append(value)
-    return where, params
