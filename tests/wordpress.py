@@ -98,6 +98,9 @@ define( 'WP_DEBUG', true );
 define( 'WP_DEBUG_LOG', '{folder}/logs/debug.log' );
 define( 'WP_DEBUG_DISPLAY', false );
 define( 'DISABLE_WP_CRON', true );
+// Common hardening: nobody, not even an Administrator, may post scripts or iframes. The
+// plugin's shortcode, block and URL embed do not depend on that right.
+define( 'DISALLOW_UNFILTERED_HTML', true );
 define( 'AUTOMATIC_UPDATER_DISABLED', true );
 // Only this machine: WordPress would otherwise call wordpress.org and wait for it.
 define( 'WP_HTTP_BLOCK_EXTERNAL', true );
@@ -187,6 +190,15 @@ POSTS = {
         'data-campaign="belarus" data-partner="demo" data-lang="en">Sign the petition</a>\n'
         '<script async src="SERVICE/embed.js"></script>\n<!-- /wp:html -->',
     ),
+    # An Administrator under DISALLOW_UNFILTERED_HTML: the service's snippet loses its script
+    # too, and the shortcode works.
+    "administrator-snippet": (
+        "administrator",
+        '<!-- wp:html -->\n<a href="SERVICE/c/belarus?lang=en" data-campaign="belarus" '
+        'data-lang="en">Sign the petition</a>\n<script async src="SERVICE/embed.js"></script>'
+        "\n<!-- /wp:html -->",
+    ),
+    "administrator-shortcode": ("administrator", '[petition campaign="belarus" lang="en"]'),
     # Click-to-load, the form and the counter.
     "author-click": ("author", '[petition campaign="belarus" lang="en" load="click"]'),
     "author-counter-click": (
@@ -204,6 +216,7 @@ $done = activate_plugin( 'petition-widget/petition-widget.php' );
 if ( is_wp_error( $done ) ) {{ fwrite( STDERR, $done->get_error_message() ); exit( 1 ); }}
 update_option( 'petition_widget_service', '{service}' );
 $users = array();
+$users['administrator'] = get_user_by( 'login', 'admin' )->ID;
 foreach ( array( 'author', 'contributor', 'editor' ) as $role ) {{
 	$users[ $role ] = wp_insert_user( array(
 		'user_login' => $role, 'user_pass' => '{password}', 'role' => $role,

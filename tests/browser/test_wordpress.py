@@ -72,6 +72,7 @@ def petition_links(page_html: str) -> list[str]:
         ("author-block", "/c/belarus?partner=demo&lang=en"),
         ("author-url", "/c/belarus?partner=demo&lang=en"),
         ("author-embed-block", "/c/belarus?lang=en"),
+        ("administrator-shortcode", "/c/belarus?lang=en"),
     ],
 )
 def test_every_role_and_way_of_pasting_gets_the_petition(
@@ -93,6 +94,14 @@ def test_every_role_and_way_of_pasting_gets_the_petition(
     expect(content.locator("form[data-pw-form] button[type=submit]")).to_be_visible()
     expect(page.locator("a[data-campaign]")).to_be_hidden()  # the iframe reported its height
     assert f"{wp_service.url}/embed.js" not in [request.url for request in network.requests]
+
+
+def test_under_disallow_unfiltered_html_an_administrators_snippet_loses_its_script_too(
+    wordpress: WordPress, wp_service: Service
+) -> None:
+    page_html = httpx.get(wordpress.posts["administrator-snippet"]).text
+    assert loaders(page_html) == []
+    assert petition_links(page_html) == [wp_service.url + "/c/belarus?lang=en"]
 
 
 def test_the_services_own_snippet_pasted_by_an_author_leaves_a_working_link(
