@@ -128,6 +128,27 @@ async def load_default_campaign(store: Store) -> None:
         log.info("loaded the default campaign %r", campaign.slug)
 
 
+async def prepare(settings: Settings) -> None:
+    """What several workers must not each make at once: the secret key, the operator's key
+    pair (a new install's), the schema and the default campaign."""
+    settings = settings.resolve()
+    operator_public_key(settings.public_key, settings)
+    store = open_store(
+        settings.database, settings.sqlite_synchronous, pool_size=1,
+        timeout=settings.db_timeout_seconds,
+    )  # fmt: skip
+    await store.open()
+    try:
+        await load_default_campaign(store)
+    finally:
+        await store.close()
+
+
+def from_environment() -> Starlette:
+    """The app of one worker process of `serve --workers N`, from the environment."""
+    return create_app(Settings.load())
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for these settings. Nothing is opened until the lifespan starts."""
     settings = settings.resolve()

@@ -5,6 +5,7 @@ slow and oversized requests, and SIGTERM ends it within the graceful-shutdown ti
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -77,6 +78,21 @@ class BoundedHttpTools(HttpToolsProtocol):
             % (status, _REASONS[status], len(body), body)
         )
         self.transport.close()
+
+
+class FromEnvironment(BoundedHttpTools):
+    """The protocol of a worker process (`serve --workers N`), which uvicorn names by its
+    import path: its bounds come from the environment the workers share."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.header_timeout, self.max_header_bytes = _environment_bounds()
+        super().__init__(*args, **kwargs)
+
+
+@cache
+def _environment_bounds() -> tuple[float, int]:
+    settings = Settings.load()
+    return settings.header_timeout_seconds, settings.max_header_bytes
 
 
 def protocol_for(settings: Settings) -> type[BoundedHttpTools]:

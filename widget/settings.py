@@ -52,6 +52,11 @@ class Settings:
 
     host: str = _setting("127.0.0.1", "Address to listen on.")
     port: int = _setting(8000, "Port to listen on.")
+    workers: int = _setting(
+        1,
+        "Processes `serve` runs, each with its own writer (one per core). They share the "
+        "database: SQLite takes their commits one at a time, PostgreSQL at once.",
+    )
     database: str = _setting(
         "./petition-widget.db",
         "The SQLite database file (a path, or sqlite:///path), or a PostgreSQL URL "
@@ -225,6 +230,7 @@ class Settings:
             "token_max_age", "max_body_bytes", "db_pool_size", "admin_idle_minutes",
             "admin_session_hours", "admin_confirm_minutes", "max_header_bytes",
             "keep_alive_seconds", "max_connections", "graceful_shutdown_seconds", "confirm_days",
+            "workers",
         ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be at least 1")

@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = database_flag(commands.add_parser("serve", help="run the web service"))
     serve.add_argument("--host", help=f"address to listen on (env {ENV_PREFIX}HOST)")
     serve.add_argument("--port", type=int, help=f"port to listen on (env {ENV_PREFIX}PORT)")
+    serve.add_argument(
+        "--workers", type=int, help=f"processes to run, one per core (env {ENV_PREFIX}WORKERS)"
+    )
 
     group = commands.add_parser("campaign", help="manage campaigns")
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -143,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.load(
-            **{name: getattr(args, name, None) for name in ("host", "port", "database")}
+            **{name: getattr(args, name, None) for name in ("host", "port", "database", "workers")}
         )
         if args.command == "serve":
             serve(settings)
@@ -189,7 +192,19 @@ def serve(settings: Settings) -> None:
     refuse_a_read_only_database(settings.database)
     from widget.server import uvicorn_options
 
-    uvicorn.run(create_app(settings), **uvicorn_options(settings))
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **uvicorn_options(settings))
+        return
+    # Several processes: what must be made once (the secret key, the key pair, the schema, the
+    # default campaign) is made here, before any worker starts; each worker then builds the
+    # app from the environment, to which the command line's flags are added.
+    from widget.app import prepare
+
+    asyncio.run(prepare(settings))
+    for name in ("host", "port", "database"):
+        os.environ[ENV_PREFIX + name.upper()] = str(getattr(settings, name))
+    options = {**uvicorn_options(settings), "http": "widget.server:FromEnvironment"}
+    uvicorn.run("widget.app:from_environment", factory=True, workers=settings.workers, **options)
 
 
 def refuse_a_read_only_database(database: str) -> None:

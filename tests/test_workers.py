@@ -1,0 +1,76 @@
+"""`serve --workers N`: N processes on one SQLite database, each with its own writer. Every
+acknowledged signature is stored, the counts agree with the rows, and a worker killed with
+kill -9 loses nothing acknowledged while the others (and its replacement) go on."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET
+from tests.servers import wait_until_ready
+from tests.test_database_faults import OFFSET, Signer, until
+from tests.test_server import free_port
+
+
+def workers_of(parent: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True)
+    pids = [int(p) for p in found.stdout.split()]
+    # uvicorn's workers, not multiprocessing's resource tracker.
+    return [p for p in pids if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+
+
+def rows(path) -> int:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return int(db.execute("SELECT count(*) FROM signatures").fetchone()[0])
+
+
+def test_two_workers_share_one_database_and_survive_a_kill_nine(tmp_path):
+    env = {
+        **os.environ, "PETITION_WIDGET_SECRET_KEY": TEST_SECRET,
+        "PETITION_WIDGET_PUBLIC_KEY": TEST_PUBLIC_KEY, "PETITION_WIDGET_MIN_FILL_SECONDS": "0",
+        "PETITION_WIDGET_RATE_LIMITS": "off", "PETITION_WIDGET_COUNTER_CACHE_SECONDS": "0.2",
+    }  # fmt: skip
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "widget", "serve", "--port", str(port), "--workers", "2",
+             "--database", "f.db"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        until(lambda: len(workers_of(server.pid)) == 2, 30)
+        # A new connection per request, so that both workers take some.
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=base, timeout=30, limits=fresh) as client:
+            wait_until_ready(base, server)
+            signer = Signer(client)
+            assert [signer.sign().status_code for _ in range(30)] == [200] * 30
+
+            os.kill(workers_of(server.pid)[0], signal.SIGKILL)
+            for _ in range(20):
+                with contextlib.suppress(httpx.TransportError):  # one the killed worker held
+                    signer.sign()
+            until(lambda: len(workers_of(server.pid)) == 2, 30)  # replaced
+            time.sleep(0.5)  # every worker's counter cache has expired
+            stored = rows(tmp_path / "f.db")
+            counts = {client.get("/api/campaigns/belarus").json()["count"] for _ in range(10)}
+        assert stored >= len(signer.acknowledged) >= 30
+        assert counts == {OFFSET + stored}  # every worker says the same
+        assert 500 not in signer.statuses
+    finally:
+        server.terminate()
+        server.wait(30)
+    text = log.read_text()
+    assert "Traceback" not in text, text
+    assert text.count("Application startup complete") >= 3  # two, and the replacement
