@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import IO
@@ -45,3 +46,18 @@ def tighten(path: Path) -> None:
 
 def readable_by_others(path: Path) -> bool:
     return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def read_or_create_secret(path: Path) -> str:
+    """A secret key file's key; on first run, a new key written owner-only in an owner-only
+    folder. ValueError if the file holds less than a key."""
+    key = secrets.token_urlsafe(48)
+    try:
+        if not path.exists():
+            private_folder(path.parent)
+        create_exclusive(path, key + "\n")
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise ValueError(f"{path}: the secret key file is empty or too short") from None
+    return key

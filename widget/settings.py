@@ -4,7 +4,6 @@ defaults. Every setting is declared once, with its default and help text, on Set
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -52,11 +51,7 @@ class Settings:
 
     host: str = _setting("127.0.0.1", "Address to listen on.")
     port: int = _setting(8000, "Port to listen on.")
-    workers: int = _setting(
-        1,
-        "Processes `serve` runs, each with its own writer (one per core). They share the "
-        "database: SQLite takes their commits one at a time, PostgreSQL at once.",
-    )
+    workers: int = _setting(1, "Processes `serve` runs (one per core), each with its own writer.")
     database: str = _setting(
         "./petition-widget.db",
         "The SQLite database file (a path, or sqlite:///path), or a PostgreSQL URL "
@@ -343,18 +338,10 @@ def database_file(database: str) -> Path:
 
 
 def load_or_create_secret(settings: Settings) -> str:
-    """Read the secret key file, or create it owner-only, in an owner-only folder, on first
-    run."""
+    """The secret key from its file, which the first run makes (files.read_or_create_secret)."""
     from widget import files
 
-    path = settings.secret_file
-    key = secrets.token_urlsafe(48)
     try:
-        if not path.exists():
-            files.private_folder(path.parent)
-        files.create_exclusive(path, key + "\n")
-    except FileExistsError:
-        key = path.read_text().strip()
-        if len(key) < 32:
-            raise SettingsError(f"{path}: the secret key file is empty or too short") from None
-    return key
+        return files.read_or_create_secret(settings.secret_file)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
