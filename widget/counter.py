@@ -74,10 +74,15 @@ class Counter:
         self._read_at = started
 
 
+def shown(count: int, minimum: int) -> bool:
+    """Whether a count is shown at all: from the campaign's minimum on, and never 0."""
+    return count >= max(minimum, 1)
+
+
 def headline(count: int, minimum: int, language: str) -> str:
     """What the counter says: the count, or below the campaign's minimum (and at 0) an
     invitation rather than a small number."""
-    if count < max(minimum, 1):
+    if not shown(count, minimum):
         return i18n.translations(language).gettext("Be one of the first to sign")
     return sentence(count, language)
 
@@ -86,7 +91,7 @@ def headline(count: int, minimum: int, language: str) -> str:
 def goal_text(count: int, goal: int | None, minimum: int, language: str) -> str:
     """ "212 more to reach 1,000", "Goal of 1,000 reached", or "" (no goal, or a count too
     small to show, which the bar would give away)."""
-    if not goal or count < max(minimum, 1):
+    if not goal or not shown(count, minimum):
         return ""
     texts = i18n.translations(language)
     number = i18n.format_number

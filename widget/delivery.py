@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -17,7 +18,7 @@ from starlette.responses import Response
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from widget.resources import resource, static_digest
+from widget.resources import static_digest
 
 YEAR = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
@@ -35,12 +36,16 @@ MINIMUM_BYTES = 512
 class VersionedStaticFiles(StaticFiles):
     """The static files; asked for with their current digest (?v=), cached for a year."""
 
+    @cached_property
+    def _root(self) -> Path:
+        return Path(self.directory or "").resolve()
+
     def file_response(
         self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("v", [""])[0]
-        name = Path(full_path).resolve().relative_to(resource("static").resolve()).as_posix()
+        name = Path(full_path).resolve().relative_to(self._root).as_posix()
         current = asked == static_digest(name)
         response.headers["Cache-Control"] = YEAR if current else SHORT
         return response

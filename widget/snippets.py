@@ -23,12 +23,19 @@ def snippet(
     load: str | None = None,
 ) -> str:  # fmt: skip
     """The HTML to paste. `urls` carries the service's public origin."""
-    options = {"data-campaign": slug, "data-partner": partner, "data-lang": lang,
-               "data-mode": mode, "data-load": load}  # fmt: skip
-    attributes = " ".join(f'{name}="{escape(value)}"' for name, value in options.items() if value)
     href = escape(urls.hosted(slug, lang=lang, partner=partner if mode != "counter" else None))
     text = escape(LINK_TEXT.get(lang, LINK_TEXT["en"]))
     return (
-        f'<a href="{href}" {attributes}>{text}</a>\n'
+        f'<a href="{href}"{link_attributes(slug, lang, partner, mode, load)}>{text}</a>\n'
         f'<script async src="{escape(urls.embed_js())}"></script>'
     )
+
+
+def link_attributes(
+    slug: str, lang: str, partner: str | None = None, mode: str | None = None,
+    load: str | None = None,
+) -> str:  # fmt: skip
+    """The link's data-* attributes the loader reads, escaped, each after a space."""
+    options = {"data-campaign": slug, "data-partner": partner, "data-lang": lang,
+               "data-mode": mode, "data-load": load}  # fmt: skip
+    return "".join(f' {name}="{escape(value)}"' for name, value in options.items() if value)

@@ -165,13 +165,11 @@ async def review_action(request: Request) -> Response:
             n = await operations.release(store, who, slug)
             detail = f"{n} signature(s)"
         elif action == "invalidate":
-            which = review.parse_invalidation(
-                form.get("partner"), form.get("since"), form.get("until"), form.get("email_domain")
-            )
+            which = _invalidation(form)
             n = await operations.invalidate(store, who, slug, which, service.settings.domain_key)
             detail = f"{n} by {which.describe()}"
         elif action == "purge":
-            days = int(form["days"]) if form.get("days", "").isdigit() else -1
+            days = _days(form)
             n = await operations.purge(store, who, slug, days)
             detail = f"{n} signature(s) older than {days} days"
         else:
@@ -179,6 +177,17 @@ async def review_action(request: Request) -> Response:
     except review.ReviewError as exc:
         return await campaign_page(request, campaign, status=422, problem=str(exc))
     return await campaign_page(request, campaign, notice=f"{action}: {detail}.")
+
+
+def _invalidation(form: dict[str, str]) -> review.Invalidation:
+    return review.parse_invalidation(
+        form.get("partner"), form.get("since"), form.get("until"), form.get("email_domain")
+    )
+
+
+def _days(form: dict[str, str]) -> int:
+    """The purge's "older than" days; -1 (refused by review) for anything but a number."""
+    return int(form["days"]) if form.get("days", "").isdigit() else -1
 
 
 # What each careful act does, said before it is done.
@@ -203,15 +212,13 @@ async def _preview(
     service = service_of(request)
     try:
         if action == "invalidate":
-            which = review.parse_invalidation(
-                form.get("partner"), form.get("since"), form.get("until"), form.get("email_domain")
-            )
+            which = _invalidation(form)
             n = await operations.count_invalidatable(
                 service.store, campaign.slug, which, service.settings.domain_key
             )
             matching = which.describe()
         else:
-            days = int(form["days"]) if form.get("days", "").isdigit() else -1
+            days = _days(form)
             n = await operations.count_purgeable(service.store, campaign.slug, days)
             matching = f"older than {days} day(s)"
     except review.ReviewError as exc:

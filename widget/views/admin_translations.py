@@ -10,13 +10,13 @@ from starlette.responses import RedirectResponse, Response
 
 from widget import auth, campaigns
 from widget.campaigns import Campaign, CampaignError
+from widget.i18n import autonym
 from widget.service import service_of
 from widget.texts import LANGUAGES, TEXT_FIELDS
 from widget.urls import URLs
 from widget.views.admin import guarded_post, page, save_campaign
 from widget.views.guards import campaign_or_404
 
-NAMES = {"en": "English", "fr": "Français", "be": "Беларуская", "ru": "Русский"}
 LONG = ("body", "demands", "privacy_notice", "thank_you")
 
 
@@ -42,7 +42,7 @@ def _editor(
     public = URLs(str(request.base_url).rstrip("/"))
     return page(
         request, "admin/translation.html", status, campaign=campaign, lang=lang,
-        language_name=NAMES[lang], own_name=NAMES[campaign.language], fields=TEXT_FIELDS,
+        language_name=autonym(lang), own_name=autonym(campaign.language), fields=TEXT_FIELDS,
         long=LONG, own=_shown(campaign.content(campaign.language)), values=values,
         error=error, hosted=public.hosted(campaign.slug, lang=lang),
     )  # fmt: skip

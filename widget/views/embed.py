@@ -84,24 +84,24 @@ async def render(
     if theme not in THEMES:
         theme = "auto" if view == HOSTED else "light"
     key = (template, language, view, partner, share_url, campaign.slug, campaign.is_open, theme)
-    extra = {
-        **(extra or {}),
-        "theme": theme,
-        "oembed_url": URLs(origin).oembed(share_url),
-        "withdraw_code": withdraw_code,
-        "withdraw_url": URLs(origin).withdraw(campaign.slug, lang=language),
-        "preview_url": URLs(origin).preview(campaign.slug, lang=language),
-    }
     personal = bool(values or errors or withdraw_code or not keep)
     page = None if personal else service.pages.get(key)
     if page is None:
         partner_name = _registered_name(service.campaigns.partners.get(partner or ""))
         gettext = i18n.translations(language).gettext
+        own = URLs(origin)
         page = _Page.render(
             service, campaign, template, language, share_url,
             partner=partner, partner_name=partner_name, view=view, values=values or {},
             errors={name: gettext(message) for name, message in (errors or {}).items()},
-            **extra,
+            **{
+                **(extra or {}),
+                "theme": theme,
+                "oembed_url": own.oembed(share_url),
+                "withdraw_code": withdraw_code,
+                "withdraw_url": own.withdraw(campaign.slug, lang=language),
+                "preview_url": own.preview(campaign.slug, lang=language),
+            },
         )  # fmt: skip
         if not personal:
             service.pages.put(key, page)
@@ -110,7 +110,9 @@ async def render(
         count_text=counter.headline(count, campaign.counter_minimum, language),
         goal_text=counter.goal_text(count, campaign.goal, campaign.counter_minimum, language),
         progress=str(
-            min(count, campaign.goal or count) if count >= campaign.counter_minimum else 0
+            min(count, campaign.goal or count)
+            if counter.shown(count, campaign.counter_minimum)
+            else 0
         ),
     )
     return HTMLResponse(html, status, headers=page.headers)

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from widget import i18n, signing
 from widget.security import own_origin
 from widget.service import service_of
+from widget.snippets import link_attributes
 from widget.urls import URLs
 
 WIDTH = 600  # the card's width at most, and its width when the consumer sets no maximum
@@ -63,8 +64,7 @@ async def oembed(request: Request) -> Response:
     # and shows it until the card answers; it removes the data attributes and the script.
     # Consumers that show the HTML as it is run the loader, which puts the full petition in
     # the place of the quote and the card.
-    options = {"data-campaign": campaign.slug, "data-partner": partner, "data-lang": language}
-    data = "".join(f' {name}="{escape(value)}"' for name, value in options.items() if value)
+    data = link_attributes(campaign.slug, language, partner)
     html = (
         f'<blockquote style="display:none"><a href="{escape(hosted)}"{data} data-oembed="1">'
         f"{escape(content.title)}</a></blockquote>"
