@@ -43,6 +43,7 @@ from widget.views import (
     embed,
     errors,
     oembed,
+    pages,
     preview,
     withdraw,
 )
@@ -53,11 +54,17 @@ from widget.withdrawal import Receipts
 log = logging.getLogger(__name__)
 
 
-def fast_paths() -> list[tuple[str, type[api.CounterFastPath]]]:
+def fast_paths() -> list[tuple[str, type[api.CounterFastPath] | type[pages.ReaderPages]]]:
     """Paths answered in front of the router and every middleware, from bytes: the hottest
-    ones (the counter JSON, asked for on every partner page view). Each also has an ordinary
-    route in routes(), which answers what the fast path passes on (an unknown slug)."""
-    return [(urls.API_CAMPAIGN, api.CounterFastPath)]
+    ones (the counter JSON, asked for on every partner page view, and the iframe document and
+    reader pages). Each also has an ordinary route in routes(), which answers what the fast
+    path passes on (an unknown slug, HEAD)."""
+    return [
+        (urls.API_CAMPAIGN, api.CounterFastPath),
+        (urls.EMBED, pages.ReaderPages),
+        (urls.COUNTER, pages.ReaderPages),
+        (urls.HOSTED, pages.ReaderPages),
+    ]
 
 
 def routes() -> list[Route | Mount]:
@@ -66,9 +73,9 @@ def routes() -> list[Route | Mount]:
         Route(urls.HEALTHZ, api.healthz, name="healthz"),
         Route(urls.READYZ, api.readyz, name="readyz"),
         Route(urls.EMBED_JS, demo.embed_js, name="embed_js"),
-        Route(urls.HOSTED, embed.hosted, name="hosted"),
-        Route(urls.EMBED, embed.embed, name="embed"),
-        Route(urls.COUNTER, embed.counter_frame, name="counter"),
+        Route(urls.HOSTED, embed.hosted, name="hosted"),  # and a fast path
+        Route(urls.EMBED, embed.embed, name="embed"),  # and a fast path
+        Route(urls.COUNTER, embed.counter_frame, name="counter"),  # and a fast path
         Route(urls.CARD, embed.card_frame, name="card"),
         Route(urls.PREVIEW, preview.picture, name="preview"),
         Route(urls.OEMBED, oembed.oembed, name="oembed"),
@@ -197,7 +204,7 @@ def create_app(settings: Settings) -> Starlette:
         sign_limiter=SignLimiter.from_settings(settings),
         receipts=Receipts(settings.secret),
     )
-    service.campaigns.reloaded.append(service.pages.clear)
+    service.campaigns.reloaded += [service.pages.clear, service.page_requests.clear]
     if settings.smtp_url and settings.mail_from:
         composer = Composer(store, service.campaigns, settings.mail_from, settings.confirm_days)
         service.outbox = Outbox(parse_smtp_url(settings.smtp_url, settings.smtp_ca_file), composer)

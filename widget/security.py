@@ -4,6 +4,7 @@ the request body limit."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -83,6 +84,16 @@ def every_response_headers(https: bool) -> list[tuple[str, str]]:
     if https:
         headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
     return headers
+
+
+@functools.cache
+def every_response_headers_raw(https: bool, own_csp: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """every_response_headers as ASGI sends them, without the CSP for a response that has its
+    own: for the fast paths, which answer before SecurityHeaders would add them."""
+    headers = every_response_headers(https)
+    if own_csp:
+        headers = [(k, v) for k, v in headers if k != "Content-Security-Policy"]
+    return tuple((k.lower().encode(), v.encode()) for k, v in headers)
 
 
 class SecurityHeaders:

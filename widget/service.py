@@ -44,6 +44,10 @@ class Service:
     # Reader pages rendered once per campaign, language, partner and page (views/embed.py),
     # emptied whenever the registry reloads campaigns and partners.
     pages: BoundedCache[tuple[Any, ...], Any] = field(default_factory=lambda: BoundedCache(2048))
+    # The page each kind of request gets (views/pages.py ReaderPages), emptied with `pages`.
+    page_requests: BoundedCache[tuple[Any, ...], Any] = field(
+        default_factory=lambda: BoundedCache(4096)
+    )
     # Counter JSON bodies and their ETags, per (slug, title, count, goal, status).
     counter_bodies: BoundedCache[tuple[Any, ...], tuple[bytes, str]] = field(
         default_factory=lambda: BoundedCache(4096)

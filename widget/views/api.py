@@ -14,7 +14,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from widget.campaigns import Campaign
-from widget.security import every_response_headers
+from widget.security import every_response_headers_raw
 from widget.service import Service, service_of
 from widget.store import StoreError
 from widget.views.guards import campaign_or_404
@@ -73,10 +73,6 @@ class CounterFastPath:
         self.app = app
         self.service = service
         self.prefix = path.split("{", 1)[0]  # /api/campaigns/{slug}: the slug is the rest
-        self.extra = {
-            https: [(k.lower().encode(), v.encode()) for k, v in every_response_headers(https)]
-            for https in (False, True)
-        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -94,7 +90,7 @@ class CounterFastPath:
                 if_none_match = value.decode("latin-1")
         status, body, headers = await counter_json(self.service, found, if_none_match)
         raw = [(k.lower().encode(), v.encode()) for k, v in headers]
-        raw += self.extra[scope.get("scheme") == "https"]
+        raw += every_response_headers_raw(scope.get("scheme") == "https", own_csp=False)
         raw.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})

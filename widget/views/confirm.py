@@ -14,8 +14,9 @@ from widget.campaigns import Campaign
 from widget.service import service_of
 from widget.urls import URLs
 from widget.views import embed
-from widget.views.embed import reader_language, refusal, render, retry_after
+from widget.views.embed import refusal, retry_after
 from widget.views.guards import campaign_or_404, parse_form
+from widget.views.pages import HOSTED, reader_language, render
 
 TEMPLATE = "confirm.html"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -34,7 +35,7 @@ async def _answer(
 ) -> Response:
     url = URLs().confirm(campaign.slug, request.path_params["token"], lang=language)
     return await render(
-        request, campaign, TEMPLATE, language=language, partner=None, view=embed.HOSTED,
+        request, campaign, TEMPLATE, language=language, partner=None, view=HOSTED,
         status=429 if wait else STATUS[state], keep=False,
         extra={"state": state, "message": wait or confirmation.STATES[state], "confirm_url": url},
     )  # fmt: skip

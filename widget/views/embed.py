@@ -1,36 +1,33 @@
 """The reader's pages: the iframe document, the counter, the hosted page, signing and the
-thank-you page. Handlers guard first, then make one call into the domain."""
+thank-you page. Handlers guard first, then make one call into the domain; the pages themselves
+are made in views/pages.py."""
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from widget import confirmation, counter, i18n, ratelimit, security, share, signing, withdrawal
-from widget.campaigns import Campaign
-from widget.countries import country_choices
+from widget import confirmation, counter, i18n, ratelimit, security, signing, withdrawal
 from widget.i18n import N_
-from widget.partners import Partner
-from widget.service import Service, service_of
+from widget.service import service_of
 from widget.store import StoreError
-from widget.templating import theme_style
 from widget.urls import URLs
 from widget.views.guards import campaign_or_404, parse_form
+from widget.views.pages import (
+    CARD,
+    COUNTER,
+    EMBED,
+    HOSTED,
+    THEMES,
+    partner_code,
+    reader_language,
+    render,
+)
 
 log = logging.getLogger(__name__)
-EMBED = "embed"
-HOSTED = "hosted"
-COUNTER = "counter"
-CARD = "card"  # the card oEmbed hands to a CMS (views/oembed.py)
-# Light or dark: `auto` follows the reader's system. The hosted page follows it by default; an
-# iframe is light unless the partner's snippet says otherwise (data-theme), to match its page.
-THEMES = ("light", "dark", "auto")
 FORM_FIELDS = (
     "first_name", "last_name", "email", "country", "postal_code", "opt_in", "partner_opt_in",
 )  # fmt: skip
@@ -40,145 +37,11 @@ FOREIGN_ORIGIN = N_("Form posts from other sites are refused.")
 NOT_URLENCODED = N_("Send the form as application/x-www-form-urlencoded.")
 
 
-def reader_language(request: Request, campaign: Campaign, requested: str | None = None) -> str:
-    if requested is None:
-        requested = request.query_params.get("lang")
-    return i18n.negotiate(requested, request.headers.get("accept-language"), campaign.language)
-
-
-def _partner(raw: str | None) -> str | None:
-    """A partner code from a URL a partner pasted: a bad one is dropped, not an error page."""
-    try:
-        return signing.normalise_partner(raw)
-    except ValueError:
-        return None
-
-
-async def render(
-    request: Request,
-    campaign: Campaign,
-    template: str,
-    *,
-    language: str,
-    partner: str | None,
-    view: str,
-    status: int = 200,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    extra: dict[str, str] | None = None,
-    token: str | None = None,
-    withdraw_code: str = "",
-    keep: bool = True,
-) -> HTMLResponse:
-    """A reader's page. Without the reader's input, the page is rendered once per campaign,
-    language, partner and page, and only the token and the count are put in per request. A
-    page with what the reader typed or their withdrawal code (or `keep=False`) is never kept."""
-    service = service_of(request)
-    count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
-    origin = security.own_origin(request, service.settings.public_url)
-    share_url = URLs(origin).hosted(campaign.slug, lang=language)
-    # The campaign, its partners' names and origins change only when the registry reloads,
-    # which empties the cache: the slug stands for them in the key. A campaign closes itself
-    # at its closing time, between two reloads.
-    theme = request.query_params.get("theme", "")
-    if theme not in THEMES:
-        theme = "auto" if view == HOSTED else "light"
-    key = (template, language, view, partner, share_url, campaign.slug, campaign.is_open, theme)
-    personal = bool(values or errors or withdraw_code or not keep)
-    page = None if personal else service.pages.get(key)
-    if page is None:
-        partner_name = _registered_name(service.campaigns.partners.get(partner or ""))
-        gettext = i18n.translations(language).gettext
-        own = URLs(origin)
-        page = _Page.render(
-            service, campaign, template, language, share_url,
-            partner=partner, partner_name=partner_name, view=view, values=values or {},
-            errors={name: gettext(message) for name, message in (errors or {}).items()},
-            **{
-                **(extra or {}),
-                "theme": theme,
-                "oembed_url": own.oembed(share_url),
-                "withdraw_code": withdraw_code,
-                "withdraw_url": own.withdraw(campaign.slug, lang=language),
-                "preview_url": own.preview(campaign.slug, lang=language),
-            },
-        )  # fmt: skip
-        if not personal:
-            service.pages.put(key, page)
-    html = page.fill(
-        token=token or service.tokens.issue(campaign.slug),
-        count_text=counter.headline(count, campaign.counter_minimum, language),
-        goal_text=counter.goal_text(count, campaign.goal, campaign.counter_minimum, language),
-        progress=str(
-            min(count, campaign.goal or count)
-            if counter.shown(count, campaign.counter_minimum)
-            else 0
-        ),
-    )
-    return HTMLResponse(html, status, headers=page.headers)
-
-
-_MARKS = ("token", "count_text", "goal_text", "progress")
-_MARK = re.compile("\x00(" + "|".join(_MARKS) + ")\x00")
-
-
-@dataclass(frozen=True)
-class _Page:
-    """A rendered page split at the marks where per-request values go."""
-
-    parts: tuple[str, ...]  # literal text at even indices, mark names at odd ones
-    headers: dict[str, str]
-
-    def fill(self, **values: str) -> str:
-        return "".join(part if i % 2 == 0 else values[part] for i, part in enumerate(self.parts))
-
-    @classmethod
-    def render(
-        cls,
-        service: Service,
-        campaign: Campaign,
-        template: str,
-        language: str,
-        share_url: str,
-        **context: Any,
-    ) -> _Page:
-        theme_css, theme_hash = theme_style(campaign.theme_colour)
-        content = campaign.content(language)
-        html = service.templates.render(
-            template,
-            language,
-            campaign=campaign,
-            content=content,
-            share_url=share_url,
-            share_links=share.links(share_url, content.share_text or content.title, content.title),
-            **{name: f"\x00{name}\x00" for name in _MARKS},
-            countries=country_choices(language),
-            confirm_days=service.settings.confirm_days,
-            theme_css=theme_css,
-            trusted_origins=" ".join(
-                security.trusted_hosts(campaign.allowed_origins, service.campaigns.partner_origins)
-            ),
-            **context,
-        )
-        framed = context["view"] in (EMBED, COUNTER, CARD)
-        embedders = [*campaign.allowed_origins, *service.campaigns.partner_origins]
-        ancestors = security.frame_ancestors(embedders) if framed else ["'none'"]
-        # Only the hosted page shows the video, and it may frame exactly the video's origin.
-        video = campaign.video_origin if template == "hosted.html" else ""
-        csp = security.content_security_policy(ancestors, theme_hash, video or "'none'")
-        headers = {"Content-Security-Policy": csp, "Cache-Control": "no-store"}
-        return cls(tuple(_MARK.split(html)), headers)
-
-
-def _registered_name(partner: Partner | None) -> str:
-    return partner.name if partner is not None else ""
-
-
 async def _petition(request: Request, template: str, view: str) -> Response:
     campaign = await campaign_or_404(request)
     return await render(
         request, campaign, template, language=reader_language(request, campaign),
-        partner=_partner(request.query_params.get("partner")), view=view,
+        partner=partner_code(request.query_params.get("partner")), view=view,
     )  # fmt: skip
 
 
@@ -198,7 +61,7 @@ async def card_frame(request: Request) -> Response:
     """The counter with a button to the hosted page: what oEmbed embeds (views/oembed.py)."""
     campaign = await campaign_or_404(request)
     language = reader_language(request, campaign)
-    partner = _partner(request.query_params.get("partner"))
+    partner = partner_code(request.query_params.get("partner"))
     hosted_url = URLs().hosted(campaign.slug, lang=language, partner=partner)
     return await render(
         request, campaign, "card.html", language=language, partner=partner, view=CARD,
@@ -218,7 +81,7 @@ async def thanks(request: Request) -> Response:
     receipt = request.query_params.get("receipt", "")
     return await render(
         request, campaign, "thanks.html", language=reader_language(request, campaign),
-        partner=_partner(request.query_params.get("partner")), view=view,
+        partner=partner_code(request.query_params.get("partner")), view=view,
         withdraw_code=service_of(request).receipts.open(receipt, campaign.slug),
     )  # fmt: skip
 
@@ -238,7 +101,7 @@ async def sign(request: Request) -> Response:
     form = parse_form(await request.body())
     language = reader_language(request, campaign, form.get("lang", ""))
     view = EMBED if form.get("view") == EMBED else HOSTED
-    partner = _partner(form.get("partner"))
+    partner = partner_code(form.get("partner"))
     values = {name: form.get(name, "") for name in FORM_FIELDS}
 
     async def again(

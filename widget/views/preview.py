@@ -11,8 +11,8 @@ from starlette.responses import Response
 
 from widget import i18n
 from widget import preview as drawing
-from widget.views.embed import reader_language
 from widget.views.guards import campaign_or_404
+from widget.views.pages import reader_language
 
 CACHE_CONTROL = "public, max-age=86400"
 

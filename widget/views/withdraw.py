@@ -11,8 +11,9 @@ from widget.i18n import N_
 from widget.service import service_of
 from widget.store import Audit, StoreError
 from widget.views import embed
-from widget.views.embed import reader_language, refusal, render, retry_after
+from widget.views.embed import refusal, retry_after
 from widget.views.guards import campaign_or_404, parse_form
+from widget.views.pages import HOSTED, reader_language, render
 
 TEMPLATE = "withdraw.html"
 NOT_DONE = N_("We could not withdraw your signature just now. Please try again.")
@@ -23,9 +24,7 @@ AUDIT = Audit("signer", "signature.withdraw", None, "a signer withdrew a signatu
 async def form(request: Request) -> Response:
     campaign = await campaign_or_404(request)
     language = reader_language(request, campaign)
-    return await render(
-        request, campaign, TEMPLATE, language=language, partner=None, view=embed.HOSTED
-    )
+    return await render(request, campaign, TEMPLATE, language=language, partner=None, view=HOSTED)
 
 
 async def withdraw(request: Request) -> Response:
@@ -45,7 +44,7 @@ async def withdraw(request: Request) -> Response:
 
     async def answer(status: int, message: str = "", error: str = "") -> Response:
         return await render(
-            request, campaign, TEMPLATE, language=language, partner=None, view=embed.HOSTED,
+            request, campaign, TEMPLATE, language=language, partner=None, view=HOSTED,
             status=status, values={"code": typed.get("code", "")[:64]} if error else None,
             errors={"code": error} if error else None, extra={"done": message}, keep=False,
         )  # fmt: skip
