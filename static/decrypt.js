@@ -1,6 +1,8 @@
 /* Opens a sealed export in the operator's browser (templates/admin/decrypt.html): the same
-   work as `petition-widget decrypt`, with libsodium's crypto_box_seal_open. Reads two local
-   files; sends nothing (the page's CSP forbids it); keeps nothing. */
+   work as `petition-widget decrypt`, with libsodium: rows sealed in a window (widget/sealing.py:
+   "pwb1", the window's public key, a nonce, crypto_box_easy with the shared key) and sealed
+   boxes (crypto_box_seal_open). Reads two local files; sends nothing (the page's CSP forbids
+   it); keeps nothing. */
 (function () {
   "use strict";
   var form = document.getElementById("pa-decrypt");
@@ -48,6 +50,20 @@
     } catch (e) { key = null; }
     if (!key || key.length !== 32) throw new Error("That is not a private key file (32 bytes in base64, from petition-widget keys generate).");
     var publicKey = sodium.crypto_scalarmult_base(key);
+    var MARK = [0x70, 0x77, 0x62, 0x31]; // "pwb1"
+    var shared = {}; // per window's public key: a window's rows come together
+    function unseal(box) {
+      var windowed = box.length > 4 + 32 + 24 && MARK.every(function (b, i) { return box[i] === b; });
+      if (windowed) {
+        var ephemeral = box.subarray(4, 36);
+        var id = sodium.to_hex(ephemeral);
+        if (!shared[id]) shared[id] = sodium.crypto_box_beforenm(ephemeral, key);
+        try {
+          return sodium.crypto_box_open_easy_afternm(box.subarray(60), box.subarray(36, 60), shared[id]);
+        } catch (e) { /* one sealed box in 2^32 starts with the mark: try it as one */ }
+      }
+      return sodium.crypto_box_seal_open(box, publicKey, key);
+    }
     var lines = exportText.replace(/^\ufeff/, "").split(/\r?\n/).filter(function (l) { return l; });
     if (lines[0] !== HEADER) throw new Error("That is not a sealed export: its first line is not the export's header.");
     var rows = [PERSONAL.concat(HEADER.split(",").slice(1))];
@@ -56,7 +72,7 @@
       var opened;
       try {
         var box = sodium.from_base64(row[0], sodium.base64_variants.ORIGINAL);
-        opened = JSON.parse(sodium.to_string(sodium.crypto_box_seal_open(box, publicKey, key)));
+        opened = JSON.parse(sodium.to_string(unseal(box)));
       } catch (e) {
         throw new Error("This private key does not open the export (wrong key?). Nothing was opened.");
       }

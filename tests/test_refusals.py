@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import TEST_SECRET, count, fresh_token, sign, signer
-from widget.signing import Tokens
+from widget.signing import TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_OK, Tokens
 
 
 async def test_forged_token(client):
@@ -42,6 +42,19 @@ async def test_expired_token(client_factory, monkeypatch):
         assert response.status_code == 422
         assert "expired" in response.json()["errors"]["form"]
         assert await count(client) == 785
+
+
+def test_a_token_checked_once_is_still_refused_once_it_expires(monkeypatch):
+    tokens = Tokens(TEST_SECRET, 60, 0)
+    token = tokens.issue("belarus")
+    assert tokens.check(token, "belarus")[0] == TOKEN_OK
+    assert tokens.check(token, "another")[0] == TOKEN_INVALID  # cached, still bound to its slug
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 61)
+    assert tokens.check(token, "belarus") == (TOKEN_EXPIRED, None)
+    monkeypatch.setattr(time, "time", lambda: real() - 5)  # a token from the future
+    assert tokens.check(token, "belarus") == (TOKEN_EXPIRED, None)
+    assert tokens.check(token[:-2] + "xx", "belarus")[0] == TOKEN_INVALID
 
 
 async def test_faster_than_minimum_fill_time(client_factory):

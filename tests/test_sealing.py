@@ -264,3 +264,76 @@ def test_the_domain_key_must_be_long_and_not_the_secret_key(tmp_path):
     with pytest.raises(SettingsError, match="DOMAIN_KEY: must differ"):
         Settings(database=str(tmp_path / "p.db"), secret_key=TEST_SECRET,
                  domain_key=TEST_SECRET).resolve()  # fmt: skip
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rows_sealed_in_one_window_share_its_key_and_the_next_window_has_another():
+    clock = Clock()
+    sealer = sealing.Sealer(sealing.public_key(TEST_PUBLIC_KEY), clock)
+    personal = dict.fromkeys(sealing.PERSONAL_FIELDS, "x")
+    head = len(sealing.WINDOWED) + 32
+
+    def window_of(blob: bytes) -> bytes:
+        assert blob.startswith(sealing.WINDOWED)
+        return blob[:head]
+
+    first = [sealer._seal(sealer._operator, sealing._encode(personal)) for _ in range(3)]
+    assert len({window_of(b) for b in first}) == 1
+    assert len({b[head : head + 24] for b in first}) == 3  # a fresh nonce per row
+    clock.now += sealing.WINDOW_SECONDS
+    later = sealer._seal(sealer._operator, sealing._encode(personal))
+    assert window_of(later) != window_of(first[0])
+    many = [sealer._seal(sealer._operator, b"{}") for _ in range(sealing.WINDOW_ROWS + 1)]
+    assert len({window_of(b) for b in [later, *many]}) == 2  # at most WINDOW_ROWS per window
+    for blob in [*first, later]:
+        assert OPENER.open(blob) == personal
+    stranger = sealing.Opener(sealing.private_key(sealing.generate_keypair()[0]))
+    with pytest.raises(sealing.SealingKeyError, match="does not open"):
+        stranger.open(first[0])
+    tampered = first[0][:-1] + bytes([first[0][-1] ^ 1])
+    with pytest.raises(sealing.SealingKeyError, match="does not open"):
+        OPENER.open(tampered)
+
+
+def test_rows_sealed_as_sealed_boxes_before_windows_still_open():
+    sealer = sealing.Sealer(sealing.public_key(TEST_PUBLIC_KEY))
+    personal = {"first_name": "Янка", "last_name": "Купала", "email": "y@x.org", "postal_code": ""}
+    box = sealer.seal_personal(personal)
+    assert not box.startswith(sealing.WINDOWED) or len(box) == 48 + len(sealing._encode(personal))
+    assert OPENER.open(box) == personal
+
+
+async def test_a_windows_shared_key_is_dropped_when_it_ends_even_with_no_other_signature(
+    monkeypatch,
+):
+    monkeypatch.setattr(sealing, "WINDOW_SECONDS", 0.05)
+    sealer = sealing.Sealer(sealing.public_key(TEST_PUBLIC_KEY))
+    blob = sealer._seal(sealer._operator, b'{"email": "a@b.org"}')
+    (window,) = sealer._windows.values()
+    assert window.shared is not None
+    for _ in range(100):  # the loop's timer ends it; poll rather than guess a sleep
+        if window.shared is None:
+            break
+        await asyncio.sleep(0.01)
+    assert window.shared is None and not sealer._windows
+    assert OPENER.open(blob) == {"email": "a@b.org"}  # the operator's key still opens it
+
+
+async def test_signatures_are_stored_sealed_in_windows_and_the_service_forgets_them_at_stop(
+    client, database
+):
+    for n in range(3):
+        await sign(client, signer(n))
+    blobs = [blob for (blob,) in database.rows("SELECT sealed FROM signatures ORDER BY id")]
+    assert all(blob.startswith(sealing.WINDOWED) for blob in blobs)
+    assert [OPENER.open(b)["email"] for b in blobs] == [f"alesia{n}@example.org" for n in range(3)]
+    sealer = client.app.state.service.sealer
+    sealer.end_windows()
+    assert not sealer._windows

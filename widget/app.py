@@ -185,6 +185,7 @@ def create_app(settings: Settings) -> Starlette:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
         finally:
+            service.sealer.end_windows()
             await store.close()
             await service.sign_limiter.close()
             await service.logins.close()

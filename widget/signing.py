@@ -12,10 +12,12 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from widget.cache import BoundedCache
 from widget.campaigns import Campaign
 from widget.countries import COUNTRY_CODES
 from widget.i18n import N_
@@ -94,6 +96,7 @@ class Tokens:
     def __init__(self, secret: str, max_age: int, min_fill_seconds: float) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt=TOKEN_SALT)
         self._issued: dict[str, tuple[int, str]] = {}
+        self._verified: BoundedCache[str, tuple[Any, int]] = BoundedCache(4096)
         self.max_age = max_age
         self.min_fill_seconds = min_fill_seconds
 
@@ -118,18 +121,23 @@ class Tokens:
 
     def check(self, token: str, slug: str, now: float | None = None) -> tuple[str, float | None]:
         """(TOKEN_OK or why the token cannot be accepted, when its form was first shown)."""
-        try:
-            value, issued = self._serializer.loads(
-                token, max_age=self.max_age, return_timestamp=True
-            )
-        except SignatureExpired:
+        verified = self._verified.get(token)
+        if verified is None:
+            try:
+                value, issued = self._serializer.loads(token, return_timestamp=True)
+            except BadSignature:
+                return TOKEN_INVALID, None
+            # Every form of a campaign shown within one second has the same token: its
+            # signature is checked once, not for each of them. Its age is checked every time.
+            verified = self._verified.put(token, (value, int(issued.timestamp())))
+        value, issued_at = verified
+        age = int(time.time()) - issued_at
+        if age > self.max_age or age < 0:  # as itsdangerous's max_age
             return TOKEN_EXPIRED, None
-        except BadSignature:
-            return TOKEN_INVALID, None
         if isinstance(value, list) and len(value) == 2 and isinstance(value[1], int):
             value, shown_at = value[0], float(value[1])
         else:
-            shown_at = issued.timestamp()
+            shown_at = float(issued_at)
         if value != slug:
             return TOKEN_INVALID, None
         now = time.time() if now is None else now

@@ -4,12 +4,14 @@ sends nothing (every request is recorded; none carries the key or a name)."""
 
 from __future__ import annotations
 
+import base64
 import shutil
 
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Signer, fill_and_submit, save_screenshot
 from tests.browser.test_admin_passkeys import add_operator, log_in
+from widget import sealing
 
 
 def test_a_sealed_export_opens_in_the_browser_and_nothing_leaves_it(
@@ -34,6 +36,12 @@ def test_a_sealed_export_opens_in_the_browser_and_nothing_leaves_it(
     sealed = tmp_path / "sealed.csv"
     download.value.save_as(sealed)
     assert "Ада" not in sealed.read_text(encoding="utf-8-sig")  # sealed on the server
+    # A row sealed the way signatures were before windows (a sealed box) opens too.
+    older = sealing.Sealer(sealing.public_key((keys / "operator-public.key").read_text()))
+    personal = {"first_name": "Янка", "last_name": "Купала", "email": "y@example.org"}
+    box = base64.b64encode(older.seal_personal({"postal_code": "", **personal})).decode()
+    with sealed.open("a", encoding="utf-8", newline="") as out:
+        out.write(f"{box},BY,no,,no,2026-01-01T00:00:00Z\r\n")
 
     page.goto(f"{service.url}/admin/decrypt")
     loaded = len(network.requests)
@@ -41,7 +49,7 @@ def test_a_sealed_export_opens_in_the_browser_and_nothing_leaves_it(
     page.set_input_files("#f-key", str(private))
     page.get_by_role("button", name="Open the export here").click()
     expect(page.locator("#pa-decrypt-status")).to_have_text(
-        "Opened 1 signature(s), in this browser only."
+        "Opened 2 signature(s), in this browser only."
     )
     expect(page.locator("#pa-decrypt-rows td").first).to_have_text("Ада")
     save_screenshot(page, "admin-decrypt")
@@ -55,6 +63,7 @@ def test_a_sealed_export_opens_in_the_browser_and_nothing_leaves_it(
         "first_name,last_name,email,postal_code,country,opt_in,partner,partner_opt_in,signed_at"
     )
     assert text[1].startswith('Ада,"O\'Lovelace, ""Jr""",ada@example.org,,CA,yes,,no,')
+    assert text[2] == "Янка,Купала,y@example.org,,BY,no,,no,2026-01-01T00:00:00Z"
 
     # Nothing was asked of the network once the page had loaded, and nothing ever carried
     # the key or a name.
