@@ -17,6 +17,7 @@ class Result:
     p99_ms: float
     status_errors: int
     socket_errors: int
+    peak_mb: float = 0.0  # the server's peak resident memory during the run (all processes)
 
     @property
     def rps(self) -> float:
@@ -67,12 +68,17 @@ def compare(
 
 
 def table(rows: Sequence[Row]) -> str:
-    head = ("path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "vs", "ratio", "target", "met")
+    head = (
+        "path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "peak MB", "vs", "ratio",
+        "target", "met",
+    )  # fmt: skip
     lines = [head]
     for row in rows:
         r = row.result
         if r is None:
-            lines.append((row.note, "", "", "", "", "", row.versus, row.ratio, row.target, "n/a"))
+            lines.append(
+                (row.note, "", "", "", "", "", "", row.versus, row.ratio, row.target, "n/a")
+            )
             continue
         lines.append(
             (
@@ -82,6 +88,7 @@ def table(rows: Sequence[Row]) -> str:
                 f"{r.p50_ms:.2f}",
                 f"{r.p99_ms:.2f}",
                 str(r.errors),
+                f"{r.peak_mb:.0f}" if r.peak_mb else "",
                 row.versus,
                 row.ratio,
                 row.target,
@@ -89,7 +96,7 @@ def table(rows: Sequence[Row]) -> str:
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    numeric = {1, 2, 3, 4, 5}
+    numeric = {1, 2, 3, 4, 5, 6}
 
     def fmt(line: Sequence[str]) -> str:
         cells = (

@@ -59,7 +59,8 @@ def test_sign_over_real_http(tmp_path):
         made = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777
                 for p in tmp_path.rglob("*")}  # fmt: skip
         assert made == {
-            "w.db": 0o600, "w.db-wal": 0o600, "w.db-shm": 0o600, "w.keys": 0o700,
+            "w.db": 0o600, "w.db-wal": 0o600, "w.db-shm": 0o600, "w.db-writer": 0o600,
+            "w.keys": 0o700,
             "w.keys/secret-key": 0o600, "w.keys/operator-public.key": 0o600,
             "w.keys/operator-private.key": 0o600,
         }  # fmt: skip

@@ -4,6 +4,7 @@ whatever slow clients are connected, and a client that goes away is one log line
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -37,6 +38,7 @@ def server(tmp_path, request):
     process = subprocess.Popen(
         [sys.executable, "-m", "widget", "serve", "--port", str(port), "--database", "s.db"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its workers (Granian's) are ended with it
     )  # fmt: skip
     for _ in range(100):
         try:
@@ -45,12 +47,12 @@ def server(tmp_path, request):
         except httpx.TransportError:
             time.sleep(0.1)
     else:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         pytest.fail("the server did not start: " + process.communicate()[0])
     yield process, port
-    if process.poll() is None:
-        process.kill()
-        process.communicate()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
 
 
 def connect(port: int) -> socket.socket:

@@ -5,6 +5,7 @@ kill -9 loses nothing acknowledged while the others (and its replacement) go on.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import sqlite3
@@ -14,11 +15,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET
+from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET, sealed_signature, signer
 from tests.servers import wait_until_ready
 from tests.test_database_faults import OFFSET, Signer, until
 from tests.test_server import free_port
+from tests.test_store import BELARUS
+from widget.store import StoreError, open_store
 
 
 def workers_of(parent: int) -> list[int]:
@@ -74,3 +78,33 @@ def test_two_workers_share_one_database_and_survive_a_kill_nine(tmp_path):
     text = log.read_text()
     assert "Traceback" not in text, text
     assert text.count("Application startup complete") >= 3  # two, and the replacement
+
+
+async def test_a_writer_kept_waiting_by_another_process_is_told_to_try_again(tmp_path):
+    """Workers take turns at writing through a lock on NAME.db-writer. One that waits longer
+    than the database timeout gives up with StoreError (the reader gets "try again"), and a
+    turn that comes after it gave up is given back, so writing goes on."""
+    path = tmp_path / "t.db"
+    store = open_store(str(path), timeout=0.2)
+    await store.open()
+    try:
+        await store.save_campaign(BELARUS)
+        lock = tmp_path / "t.db-writer"
+        assert lock.stat().st_mode & 0o777 == 0o600
+        other = os.open(lock, os.O_RDWR)  # another open file: as another process's turn
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX)
+            with pytest.raises(StoreError):
+                await store.add_signature(sealed_signature(signer(1), BELARUS))
+            fcntl.flock(other, fcntl.LOCK_UN)
+            await store.add_signature(sealed_signature(signer(2), BELARUS))
+            await store.add_signature(sealed_signature(signer(3), BELARUS))
+            # The turn is free again between writes: another process can take it at once.
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(other, fcntl.LOCK_UN)
+        finally:
+            os.close(other)
+        assert (await store.counts())["belarus"] == 2
+    finally:
+        await store.close()
+    assert rows(path) == 2

@@ -50,6 +50,24 @@ class Smtp:
         return ssl.create_default_context(cafile=self.ca_file)
 
 
+def settings_problem(smtp_url: str, mail_from: str | None) -> str | None:
+    """What is wrong with the mail settings, naming the setting (without its prefix); None if
+    nothing is. Settings.resolve asks, once, at start."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        parse_smtp_url(smtp_url)
+    except MailSettingsError as exc:
+        return f"SMTP_URL: {exc}"
+    if not mail_from:
+        return "MAIL_FROM: required with SMTP_URL"
+    try:
+        validate_email(mail_from, check_deliverability=False)
+    except EmailNotValidError:
+        return "MAIL_FROM: expected an address like petitions@example.org"
+    return None
+
+
 def parse_smtp_url(url: str, ca_file: str | None = None) -> Smtp:
     """smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtps://USER:PASSWORD@HOST:465 (TLS).
     `?starttls=off` is accepted only for a relay on this machine (localhost)."""

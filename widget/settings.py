@@ -52,6 +52,9 @@ class Settings:
     host: str = _setting("127.0.0.1", "Address to listen on.")
     port: int = _setting(8000, "Port to listen on.")
     workers: int = _setting(1, "Processes `serve` runs (one per core), each with its own writer.")
+    server: str = _setting(
+        "uvicorn", "The HTTP server `serve` runs: uvicorn, or granian (the `granian` extra)."
+    )
     database: str = _setting(
         "./petition-widget.db",
         "The SQLite database file (a path, or sqlite:///path), or a PostgreSQL URL "
@@ -229,6 +232,8 @@ class Settings:
         ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be at least 1")
+        if self.server not in ("uvicorn", "granian"):
+            raise SettingsError(f"{ENV_PREFIX}SERVER: uvicorn or granian, not {self.server!r}")
         for name in ("min_fill_seconds", "counter_cache_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must not be negative")
@@ -253,28 +258,13 @@ class Settings:
         from widget.ratelimit import parse_limits
 
         parse_limits(self.rate_limits)
-        self._check_mail()
+        if self.smtp_url:
+            from widget.mail import settings_problem
+
+            problem = settings_problem(self.smtp_url, self.mail_from)
+            if problem:
+                raise SettingsError(ENV_PREFIX + problem)
         return settings._with_secret()
-
-    def _check_mail(self) -> None:
-        if not self.smtp_url:
-            return
-        from email_validator import EmailNotValidError, validate_email
-
-        from widget.mail import MailSettingsError, parse_smtp_url
-
-        try:
-            parse_smtp_url(self.smtp_url)
-        except MailSettingsError as exc:
-            raise SettingsError(f"{ENV_PREFIX}SMTP_URL: {exc}") from None
-        if not self.mail_from:
-            raise SettingsError(f"{ENV_PREFIX}MAIL_FROM: required with SMTP_URL")
-        try:
-            validate_email(self.mail_from, check_deliverability=False)
-        except EmailNotValidError:
-            raise SettingsError(
-                f"{ENV_PREFIX}MAIL_FROM: expected an address like petitions@example.org"
-            ) from None
 
     def _with_secret(self) -> Settings:
         """These settings with secret_key filled in from the key file, made on first run."""

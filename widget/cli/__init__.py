@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import ipaddress
 import logging
 import os
@@ -33,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, help=f"processes to run, one per core (env {ENV_PREFIX}WORKERS)"
     )
+    serve.add_argument(
+        "--server", choices=("uvicorn", "granian"),
+        help=f"the HTTP server (env {ENV_PREFIX}SERVER; granian needs the granian extra)",
+    )  # fmt: skip
 
     group = commands.add_parser("campaign", help="manage campaigns")
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -146,7 +151,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.load(
-            **{name: getattr(args, name, None) for name in ("host", "port", "database", "workers")}
+            **{
+                name: getattr(args, name, None)
+                for name in ("host", "port", "database", "workers", "server")
+            }
         )
         if args.command == "serve":
             serve(settings)
@@ -190,9 +198,14 @@ def serve(settings: Settings) -> None:
         )
 
     refuse_a_read_only_database(settings.database)
+    if settings.server == "granian" and importlib.util.find_spec("granian") is None:
+        raise CommandError(
+            "granian is not installed: pip install 'petition-widget[granian]', or serve with "
+            "uvicorn (the default)"
+        )
     from widget.server import uvicorn_options
 
-    if settings.workers == 1:
+    if settings.workers == 1 and settings.server == "uvicorn":
         uvicorn.run(create_app(settings), **uvicorn_options(settings))
         return
     # Several processes: what must be made once (the secret key, the key pair, the schema, the
@@ -203,6 +216,11 @@ def serve(settings: Settings) -> None:
     asyncio.run(prepare(settings))
     for name in ("host", "port", "database"):
         os.environ[ENV_PREFIX + name.upper()] = str(getattr(settings, name))
+    if settings.server == "granian":
+        from widget.server import run_granian
+
+        run_granian(settings)
+        return
     options = {**uvicorn_options(settings), "http": "widget.server:FromEnvironment"}
     uvicorn.run("widget.app:from_environment", factory=True, workers=settings.workers, **options)
 

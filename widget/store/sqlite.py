@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import sqlite3
@@ -63,6 +64,49 @@ class _SQLite(Connection):
             raise StoreError("the database refused a query") from exc
 
 
+class _WriterTurn:
+    """The processes of one install (`serve --workers N`) take turns at writing, through an
+    exclusive flock on an empty file beside the database (NAME.db-writer): a writer waiting
+    for another process's commit starts the moment it ends, where SQLite's busy handler
+    would sleep up to 100 ms at a time (the tail it gave two workers was over a second). The
+    kernel releases the lock of a process that dies, kill -9 included."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path + "-writer"
+        self._fd: int | None = None
+
+    def _file(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return self._fd
+
+    async def take(self, timeout: float) -> None:
+        fd = self._file()
+        with contextlib.suppress(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiting), timeout)
+        except TimeoutError:
+            # The turn may still come after we stopped waiting: give it back at once.
+            waiting.add_done_callback(self._give_back_if_taken)
+            raise StoreError("another process held the database for too long") from None
+
+    def _give_back_if_taken(self, done: asyncio.Future[None]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self.give_back()
+
+    def give_back(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock too
+            self._fd = None
+
+
 class SQLiteBackend(Backend):
     random_key = "randomblob(32)"
 
@@ -79,6 +123,7 @@ class SQLiteBackend(Backend):
         self.reader: aiosqlite.Connection | None = None
         self.writer: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._turn = _WriterTurn(path)
 
     async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(self.path, isolation_level=None)
@@ -105,6 +150,7 @@ class SQLiteBackend(Backend):
             if db is not None:
                 await db.close()
         self.reader = self.writer = None
+        self._turn.close()
 
     async def ping(self) -> None:
         async with self.read() as db:
@@ -124,15 +170,22 @@ class SQLiteBackend(Backend):
             raise StoreError("the store is not open")
         tx = _SQLite(db)
         async with self._write_lock:
-            await tx.execute("BEGIN IMMEDIATE")
             try:
-                yield tx
-                await tx.execute("COMMIT")
-            except BaseException:
-                # A failed COMMIT (a full disk) leaves the transaction open: end it too.
-                with contextlib.suppress(Exception):
-                    await db.rollback()
-                raise
+                await self._turn.take(self.timeout)
+            except OSError as exc:  # the lock file cannot be made (a read-only folder)
+                raise StoreError("the database cannot be written") from exc
+            try:
+                await tx.execute("BEGIN IMMEDIATE")
+                try:
+                    yield tx
+                    await tx.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT (a full disk) leaves the transaction open: end it too.
+                    with contextlib.suppress(Exception):
+                        await db.rollback()
+                    raise
+            finally:
+                self._turn.give_back()
 
     async def insert_signatures(
         self, batch: list[SealedSignature], counted: dict[str, int], shard: int
