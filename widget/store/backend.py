@@ -6,6 +6,7 @@ backend as a StoreError."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +54,28 @@ class Connection(ABC):
         return rows[0][0] if rows else None
 
 
+async def apply_migrations(
+    tx: Connection,
+    migrations: Sequence[str],
+    run: Callable[[Connection, int, str], Awaitable[None]],
+) -> None:
+    """Apply, inside `tx`, each migration the schema_migrations table does not list yet, with
+    the backend's `run` (SQLite runs one statement at a time, PostgreSQL a whole script), and
+    record it."""
+    await tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    current = await tx.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+    for version, script in enumerate(migrations, start=1):
+        if version > current:
+            await run(tx, version, script)
+            await tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                version, now(),
+            )  # fmt: skip
+
+
 class Backend(ABC):
     """A database the gateway can use: SQLite for one process, PostgreSQL for several."""
 
@@ -95,4 +118,7 @@ class Backend(ABC):
         """Rewrite the signatures' storage so no old copy of a changed row is left."""
 
 
-__all__ = ["SIGNATURE_COLUMNS", "Backend", "Connection", "StoreError", "now", "signature_row"]
+__all__ = [
+    "SIGNATURE_COLUMNS", "Backend", "Connection", "StoreError", "apply_migrations", "now",
+    "signature_row",
+]  # fmt: skip

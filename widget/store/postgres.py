@@ -19,7 +19,7 @@ import asyncpg
 
 from widget.sealing import SealedSignature
 from widget.settings import ENV_PREFIX, SettingsError
-from widget.store.backend import Backend, Connection, now, signature_row
+from widget.store.backend import Backend, Connection, apply_migrations, signature_row
 from widget.store.gateway import Store
 from widget.store.postgres_schema import MIGRATIONS
 from widget.store.types import StoreError
@@ -234,28 +234,21 @@ class PostgresBackend(Backend):
             await tx.execute("SELECT pg_advisory_xact_lock(?, ?)", MIGRATION_LOCK, key)
             # The name matched SCHEMA_NAME, so it needs no quoting.
             await tx.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            await tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            current = await tx.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
-            for version, script in enumerate(MIGRATIONS, start=1):
-                if version > current:
-                    assert isinstance(tx, _Postgres)
-                    try:
-                        await tx.db.execute(script)  # several statements: no parameters
-                    except _ERRORS as exc:
-                        raise StoreError(f"migration {version} failed") from exc
-                    await tx.execute(
-                        "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                        version, now(),
-                    )  # fmt: skip
+            await apply_migrations(tx, MIGRATIONS, _run_script)
 
     async def compact(self) -> None:
         """Rewrite the signatures table so no dead row version keeps what was sealed or purged.
         VACUUM FULL locks the table while it runs: signing waits on every instance."""
         async with self.read() as db:
             await db.execute("VACUUM FULL signatures")
+
+
+async def _run_script(tx: Connection, version: int, script: str) -> None:
+    assert isinstance(tx, _Postgres)
+    try:
+        await tx.db.execute(script)  # several statements: no parameters
+    except _ERRORS as exc:
+        raise StoreError(f"migration {version} failed") from exc
 
 
 class PostgresStore(Store):

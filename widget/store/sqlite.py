@@ -20,7 +20,13 @@ import aiosqlite
 from widget import files
 from widget.sealing import SealedSignature
 from widget.settings import SettingsError
-from widget.store.backend import SIGNATURE_COLUMNS, Backend, Connection, now, signature_row
+from widget.store.backend import (
+    SIGNATURE_COLUMNS,
+    Backend,
+    Connection,
+    apply_migrations,
+    signature_row,
+)
 from widget.store.gateway import Store
 from widget.store.sqlite_schema import MIGRATIONS
 from widget.store.types import StoreError
@@ -224,20 +230,7 @@ class SQLiteBackend(Backend):
 
     async def _migrate(self) -> None:
         async with self.transaction() as tx:
-            await tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            current = await tx.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
-            for version, script in enumerate(MIGRATIONS, start=1):
-                if version <= current:
-                    continue
-                for statement in filter(str.strip, script.split(";")):
-                    await tx.execute(statement)
-                await tx.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                    version, now(),
-                )  # fmt: skip
+            await apply_migrations(tx, MIGRATIONS, _run_statements)
 
     async def compact(self) -> None:
         """Rewrite the file so no page keeps an old copy of what was sealed or purged."""
@@ -249,6 +242,11 @@ class SQLiteBackend(Backend):
                 "PRAGMA wal_checkpoint(TRUNCATE)",
             ):
                 await _SQLite(self.writer).fetch(statement)  # read to the end, or VACUUM waits
+
+
+async def _run_statements(tx: Connection, version: int, script: str) -> None:
+    for statement in filter(str.strip, script.split(";")):
+        await tx.execute(statement)
 
 
 class SQLiteStore(Store):
