@@ -109,7 +109,7 @@ def _page(
     gettext = i18n.translations(language).gettext
     own = urls.URLs(origin)
     page = _Page.render(
-        service, campaign, template, language, share_url, campaign.counter_minimum,
+        service, campaign, template, language, share_url,
         partner=partner, partner_name=registered.name if registered is not None else "",
         view=view, values=values or {},
         errors={name: gettext(message) for name, message in (errors or {}).items()},
@@ -182,7 +182,6 @@ class _Page:
         template: str,
         language: str,
         share_url: str,
-        minimum: int,
         **context: Any,
     ) -> _Page:
         theme_css, theme_hash = theme_style(campaign.theme_colour)
