@@ -11,3 +11,7 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class HarnessError(RuntimeError):
+    """The benchmark could not be run; this, and only this, makes the exit status non-zero."""
