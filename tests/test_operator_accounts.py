@@ -188,7 +188,11 @@ async def test_password_checks_run_off_the_event_loop(monkeypatch):
     monkeypatch.setattr(
         operators, "verify_password", lambda p, s: seen.append(threading.current_thread()) or True
     )
-    assert await logins.check_password("x", "y")
+    limiter = logins.LoginLimiter()
+    try:
+        assert await limiter.check_password("x", "y")
+    finally:
+        await limiter.close()
     assert seen and seen[0] is not threading.main_thread()
 
 

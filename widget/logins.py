@@ -44,16 +44,6 @@ ACCOUNT_WINDOW = parse("10000/15 minutes")  # only counted, never refused
 MAX_ACCOUNT_DELAY = 8.0
 NAMESPACE = "login"
 
-# scrypt takes tens of milliseconds of CPU and 16 MiB: one check at a time, in a thread of
-# its own, so that a flood of logins queues there instead of stalling every reader's request.
-_checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password-check")
-
-
-async def check_password(password: str, stored: str | None) -> bool:
-    """operators.verify_password, in the password thread."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_checks, operators.verify_password, password, stored)
-
 
 def account_delay(failures: int) -> float:
     """Seconds to hold an answer for an account with this many recent failures: none for the
@@ -73,6 +63,14 @@ class LoginLimiter:
         # If Redis fails, the limits go on in this process's memory rather than lapse.
         self._fallback = MovingWindowRateLimiter(limit_storage("memory://")[0])
         self._warned_at = -math.inf
+        # scrypt takes tens of milliseconds of CPU and 16 MiB: one check at a time, in a thread
+        # of its own, so that a flood of logins queues there instead of stalling every reader.
+        self._checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password-check")
+
+    async def check_password(self, password: str, stored: str | None) -> bool:
+        """operators.verify_password, in the password thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._checks, operators.verify_password, password, stored)
 
     def _account(self, email: str) -> str:
         return hmac.new(self._account_salt, email.encode(), hashlib.sha256).hexdigest()[:32]
@@ -121,5 +119,6 @@ class LoginLimiter:
             return await getattr(self._fallback, method)(item, NAMESPACE, *key)
 
     async def close(self) -> None:
+        self._checks.shutdown(wait=False)
         if self._pool is not None:
             await self._pool.disconnect()

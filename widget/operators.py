@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -13,7 +14,6 @@ PASSWORD_MIN = 12
 PASSWORD_MAX = 1024
 # scrypt cost: about 16 MiB and a few tens of milliseconds per check.
 _N, _R, _P = 2**14, 8, 1
-_DUMMY = None  # a hash to check unknown accounts against, so they take as long as known ones
 
 
 class OperatorError(ValueError):
@@ -47,13 +47,17 @@ def hash_password(password: str) -> str:
     return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown accounts against, so that they take as long as known ones."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def verify_password(password: str, stored: str | None) -> bool:
     """True if the password matches; an unknown account (None) costs the same time."""
-    global _DUMMY
+    unknown = stored is None
     if stored is None:
-        if _DUMMY is None:
-            _DUMMY = hash_password(secrets.token_urlsafe(16))
-        stored, password = _DUMMY, password + "\x00never"
+        stored, password = _dummy_hash(), password + "\x00never"
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
@@ -61,4 +65,4 @@ def verify_password(password: str, stored: str | None) -> bool:
         actual = _scrypt(password[:PASSWORD_MAX], base64.b64decode(salt), int(n), int(r), int(p))
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(actual, base64.b64decode(digest)) and stored is not _DUMMY
+    return hmac.compare_digest(actual, base64.b64decode(digest)) and not unknown

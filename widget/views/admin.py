@@ -21,7 +21,6 @@ from widget import (
     campaigns,
     chart,
     exports,
-    logins,
     operations,
     security,
 )  # fmt: skip
@@ -143,7 +142,7 @@ async def _checked_password(request: Request, email: str, password: str) -> str:
     if wait:
         return f"Too many wrong passwords from your network. Try again in {_duration(wait)}."
     await asyncio.sleep(await service.logins.delay(email))
-    if await logins.check_password(password, await service.store.operator_hash(email)):
+    if await service.logins.check_password(password, await service.store.operator_hash(email)):
         return ""
     await service.logins.failed(email, address)
     return WRONG_PASSWORD
