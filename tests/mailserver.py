@@ -8,7 +8,6 @@ import datetime
 import email
 import email.policy
 import ipaddress
-import socket
 import ssl
 import time
 from email.message import EmailMessage
@@ -21,13 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.test_server import free_port
+
 USER, PASSWORD = "mailer", "s3cret p@ss"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:

@@ -35,6 +35,7 @@ from widget.store import Store, StoreError, open_store
 from widget.templating import Templates
 from widget.views import (
     admin,
+    admin_campaigns,
     admin_login,
     admin_passkeys,
     api,
@@ -97,10 +98,10 @@ def routes() -> list[Route | Mount]:
         Route(urls.ADMIN_PASSKEYS, admin_passkeys.add, methods=["POST"]),
         Route(urls.ADMIN_PASSKEY_REMOVE, admin_passkeys.remove, methods=["POST"]),
         Route(urls.ADMIN_RECOVERY_CODES, admin_passkeys.new_codes, methods=["POST"]),
-        Route(urls.ADMIN_CAMPAIGN_NEW, admin.campaign_form, methods=["GET"]),
-        Route(urls.ADMIN_CAMPAIGN_NEW, admin.campaign_create, methods=["POST"]),
-        Route(urls.ADMIN_CAMPAIGN, admin.campaign_show, methods=["GET"]),
-        Route(urls.ADMIN_CAMPAIGN, admin.campaign_update, methods=["POST"]),
+        Route(urls.ADMIN_CAMPAIGN_NEW, admin_campaigns.campaign_form, methods=["GET"]),
+        Route(urls.ADMIN_CAMPAIGN_NEW, admin_campaigns.campaign_create, methods=["POST"]),
+        Route(urls.ADMIN_CAMPAIGN, admin_campaigns.campaign_show, methods=["GET"]),
+        Route(urls.ADMIN_CAMPAIGN, admin_campaigns.campaign_update, methods=["POST"]),
         Route(urls.ADMIN_EXPORT, records.export, methods=["POST"]),
         Route(urls.ADMIN_PARTNER_LINK, records.partner_link, methods=["POST"]),
         Route(urls.ADMIN_REVIEW, records.review_action, methods=["POST"]),

@@ -14,7 +14,8 @@ from widget import auth, exports, operations, partners, review, security, urls
 from widget.campaigns import Campaign, CampaignError
 from widget.service import service_of
 from widget.urls import URLs
-from widget.views.admin import campaign_page, confirmed, csv_response, guarded_post, page
+from widget.views.admin import confirmed, csv_response, guarded_post, page
+from widget.views.admin_campaigns import campaign_page
 from widget.views.guards import campaign_or_404
 
 # Exports ----------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from widget.i18n import autonym
 from widget.service import service_of
 from widget.texts import LANGUAGES, TEXT_FIELDS
 from widget.urls import URLs
-from widget.views.admin import guarded_post, page, save_campaign
+from widget.views.admin import guarded_post, page
+from widget.views.admin_campaigns import save_campaign
 from widget.views.guards import campaign_or_404
 
 LONG = ("body", "demands", "privacy_notice", "thank_you")
