@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from widget import auth, campaigns, urls
 from widget.confirmation import Composer
 from widget.counter import Counter
-from widget.delivery import Compression, VersionedStaticFiles
+from widget.delivery import Compression, FastPath, VersionedStaticFiles
 from widget.housekeeping import Housekeeping
 from widget.logins import LoginLimiter
 from widget.mail import Outbox, parse_smtp_url
@@ -55,7 +55,7 @@ from widget.withdrawal import Receipts
 log = logging.getLogger(__name__)
 
 
-def fast_paths() -> list[tuple[str, type[api.CounterFastPath] | type[pages.ReaderPages]]]:
+def fast_paths() -> list[tuple[str, type[FastPath]]]:
     """Paths answered in front of the router and every middleware, from bytes: the hottest
     ones (the counter JSON, asked for on every partner page view, and the iframe document and
     reader pages). Each also has an ordinary route in routes(), which answers what the fast

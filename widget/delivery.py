@@ -11,6 +11,7 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.middleware.gzip import GZipMiddleware
@@ -19,6 +20,7 @@ from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from widget.resources import static_digest
+from widget.security import every_response_headers_raw
 
 YEAR = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
@@ -67,3 +69,42 @@ class Compression:
             await self.gzip(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+class FastPath:
+    """What the layers app.fast_paths declares share: which GET of their path pattern (with
+    one `{slug}`) is theirs, and how they answer from bytes, with the headers SecurityHeaders
+    would have added. Anything else they pass on to `app`, whose route answers it."""
+
+    def __init__(self, app: ASGIApp, service: Any, path: str) -> None:
+        self.app = app
+        self.service = service
+        self.prefix, _, self.suffix = path.partition("{slug}")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)  # what a subclass does not answer itself
+
+    def slug(self, scope: Scope) -> str:
+        """The slug of a GET of this path; "" for anything else."""
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return ""
+        path = scope.get("path", "")
+        if not path.startswith(self.prefix) or not path.endswith(self.suffix):
+            return ""
+        slug = path[len(self.prefix) : len(path) - len(self.suffix)]
+        return "" if "/" in slug else slug
+
+    @staticmethod
+    async def answer(
+        scope: Scope,
+        send: Send,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        own_csp: bool,
+    ) -> None:
+        https = scope.get("scheme") == "https"
+        headers = [*headers, *every_response_headers_raw(https, own_csp)]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

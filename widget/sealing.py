@@ -13,6 +13,7 @@ opens both. docs/privacy.md gives the security argument."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from widget import files
+from widget.cache import BoundedCache
 from widget.settings import ENV_PREFIX, Settings, in_use, is_postgres, legacy_key_file
 from widget.signing import Signature
 
@@ -183,7 +185,7 @@ class Sealer:
         personal = _encode({name: getattr(signature, name) for name in PERSONAL_FIELDS})
         partner_sealed = None
         if partner_key and signature.partner_opt_in:
-            partner_sealed = self._seal(bytes(public_key(partner_key)), personal)
+            partner_sealed = self._seal(_recipient(partner_key), personal)
         return SealedSignature(
             campaign=signature.campaign,
             email_key=signature.email_key,
@@ -202,6 +204,12 @@ class Sealer:
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _recipient(key: str) -> bytes:
+    """A partner's public key (base64, as registered) as bytes: parsed once, not per row."""
+    return bytes(public_key(key))
+
+
 def _encode(personal: dict[str, str]) -> bytes:
     return json.dumps(personal, ensure_ascii=False).encode()
 
@@ -213,7 +221,8 @@ class Opener:
     def __init__(self, key: PrivateKey) -> None:
         self._box = SealedBox(key)
         self._secret = bytes(key)
-        self._shared: dict[bytes, bytes] = {}  # per window: its rows come together in exports
+        # Per window: its rows come together in exports, so its key exchange is done once.
+        self._shared: BoundedCache[bytes, bytes] = BoundedCache(4096)
 
     def open(self, sealed: bytes | None) -> dict[str, str]:
         if not sealed:
@@ -229,9 +238,7 @@ class Opener:
             ephemeral = sealed[len(WINDOWED) : len(WINDOWED) + crypto_box_PUBLICKEYBYTES]
             shared = self._shared.get(ephemeral)
             if shared is None:
-                if len(self._shared) >= 4096:
-                    self._shared.clear()
-                shared = self._shared[ephemeral] = crypto_box_beforenm(ephemeral, self._secret)
+                shared = self._shared.put(ephemeral, crypto_box_beforenm(ephemeral, self._secret))
             nonce = sealed[_HEAD - crypto_box_NONCEBYTES : _HEAD]
             try:
                 return crypto_box_open_afternm(sealed[_HEAD:], nonce, shared)

@@ -123,10 +123,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def granian_app() -> Any:
     """The app of one Granian worker, from the environment, trusting a proxy's forwarded
     headers from the same addresses as uvicorn would."""
-    from widget.app import from_environment
+    from widget.app import create_app
 
     settings = Settings.load()
-    app = from_environment()
+    app = create_app(settings)
     if not settings.forwarded_allow_ips:
         return app
     from granian.utils.proxies import wrap_asgi_with_proxy_headers

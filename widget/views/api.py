@@ -11,10 +11,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from widget.campaigns import Campaign
-from widget.security import every_response_headers_raw
+from widget.delivery import FastPath
 from widget.service import Service, service_of
 from widget.store import StoreError
 from widget.views.guards import campaign_or_404
@@ -64,23 +64,14 @@ async def campaign(request: Request) -> Response:
     return Response(body, status, headers=dict(headers))
 
 
-class CounterFastPath:
+class CounterFastPath(FastPath):
     """Answers GET /api/campaigns/{slug} for a known campaign straight from bytes, before
     routing and the other middleware: every page view on every partner site asks for it.
     Anything else (an unknown slug included) goes on to the app as usual."""
 
-    def __init__(self, app: ASGIApp, service: Service, path: str) -> None:
-        self.app = app
-        self.service = service
-        self.prefix = path.split("{", 1)[0]  # /api/campaigns/{slug}: the slug is the rest
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or scope["method"] != "GET" or not path.startswith(self.prefix):
-            await self.app(scope, receive, send)
-            return
-        slug = path[len(self.prefix) :]
-        found = await self.service.campaigns.get(slug) if "/" not in slug else None
+        slug = self.slug(scope)
+        found = await self.service.campaigns.get(slug) if slug else None
         if found is None:
             await self.app(scope, receive, send)
             return
@@ -90,10 +81,7 @@ class CounterFastPath:
                 if_none_match = value.decode("latin-1")
         status, body, headers = await counter_json(self.service, found, if_none_match)
         raw = [(k.lower().encode(), v.encode()) for k, v in headers]
-        raw += every_response_headers_raw(scope.get("scheme") == "https", own_csp=False)
-        raw.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": body})
+        await self.answer(scope, send, status, raw, body, own_csp=False)
 
 
 async def healthz(request: Request) -> Response:

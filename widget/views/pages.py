@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from widget import counter, i18n, security, share, signing, urls
 from widget.campaigns import Campaign
 from widget.countries import country_choices
-from widget.delivery import MINIMUM_BYTES
+from widget.delivery import MINIMUM_BYTES, FastPath
 from widget.service import Service, service_of
 from widget.templating import theme_style
 
@@ -70,7 +70,7 @@ async def render(
     personal = bool(values or errors or withdraw_code or not keep)
     page = _page(
         service, request, campaign, template, language, partner, view, personal,
-        values=values or {}, errors=errors or {}, extra=extra or {}, withdraw_code=withdraw_code,
+        values=values, errors=errors, extra=extra, withdraw_code=withdraw_code,
     )  # fmt: skip
     count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
     token = token or service.tokens.issue(campaign.slug)
@@ -220,26 +220,18 @@ FAST = {
 }
 
 
-class ReaderPages:
+class ReaderPages(FastPath):
     """Answers GET for a known campaign's page at `path` (one of FAST) straight from the page's
     bytes, before routing and the other middleware, with the headers they would have added
     (the security headers, gzip when the reader accepts it). Anything else goes on to the app."""
 
     def __init__(self, app: ASGIApp, service: Service, path: str) -> None:
-        self.app = app
-        self.service = service
+        super().__init__(app, service, path)
         self.template, self.view = FAST[path]
-        self.prefix, _, self.suffix = path.partition("{slug}")
-
-    def slug(self, path: str) -> str:
-        if not path.startswith(self.prefix) or not path.endswith(self.suffix):
-            return ""
-        slug = path[len(self.prefix) : len(path) - len(self.suffix)]
-        return "" if "/" in slug else slug
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        slug = self.slug(scope.get("path", "")) if scope["type"] == "http" else ""
-        if not slug or scope["method"] != "GET":
+        slug = self.slug(scope)
+        if not slug:
             await self.app(scope, receive, send)
             return
         service = self.service
@@ -273,10 +265,7 @@ class ReaderPages:
         count = campaign.counter_offset + await service.counter.signatures(slug)
         compressed = b"gzip" in encodings
         body, gzipped = page.body(service.tokens.issue(slug), count, compressed)
-        https = scope.get("scheme") == "https"
-        headers = [*page.raw_headers, *security.every_response_headers_raw(https, own_csp=True)]
-        headers.append((b"content-length", str(len(body)).encode()))
-        if gzipped:
-            headers.append((b"content-encoding", b"gzip"))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        headers = (
+            [*page.raw_headers, (b"content-encoding", b"gzip")] if gzipped else page.raw_headers
+        )
+        await self.answer(scope, send, 200, headers, body, own_csp=True)
