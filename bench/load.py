@@ -11,9 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from common import HarnessError
+from machine import loop_ms
 from profiling import summarise_profile
 from results import Result
-from servers import BENCH, WRK_CPU, Server
+from servers import BENCH, SERVICE_CPU, WRK_CPU, Server
 
 LUA = BENCH / "lua"
 WRK_TIMEOUT = "5s"
@@ -79,7 +80,9 @@ def run_wrk(
     server: Server | None = None,
     **kw,
 ) -> Result:
-    """wrk against `url` after a warm-up; with `server`, the server's peak memory during it."""
+    """wrk against `url` after a warm-up; with `server`, the server's peak memory during it,
+    and the fixed loop's time on the server's CPU just before and just after (the slower)."""
+    before = loop_ms(SERVICE_CPU)
     if warmup:
         Wrk("warm-up", url, connections, warmup, **kw).result()
     if server is not None:
@@ -87,6 +90,9 @@ def run_wrk(
     result = Wrk(label, url, connections, duration, **kw).result()
     if server is not None:
         result = replace(result, peak_mb=server.peak_mb())
+    after = loop_ms(SERVICE_CPU)
+    if before is not None and after is not None:
+        result = replace(result, loop_ms=max(before, after))
     print(
         f"  {label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
         f"p99 {result.p99_ms:.2f} ms, errors {result.errors}, peak RSS {result.peak_mb:.0f} MB",

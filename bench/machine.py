@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -49,3 +51,29 @@ class OtherLoad:
             return None
         busy, total, ours = (b - a for a, b in zip(self.start, end, strict=True))
         return max(0.0, busy - ours) / total
+
+
+# A fixed amount of pure Python work, timed in a process pinned to one CPU: on a virtual
+# machine whose host is busy, the same loop takes longer, though no process here is busy.
+_LOOP = """
+import time
+best = float("inf")
+for _ in range(3):
+    began = time.perf_counter()
+    total = 0
+    for i in range(400_000):
+        total += i
+    best = min(best, time.perf_counter() - began)
+print(best * 1000)
+"""
+
+
+def loop_ms(cpu: str) -> float | None:
+    """How long the fixed loop takes on `cpu` now, in ms (the best of three); None if it
+    cannot be run."""
+    cmd = ["taskset", "-c", cpu.split(",")[0], sys.executable, "-c", _LOOP]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=30)
+        return float(out.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+STEADY = 0.10  # the spread of the fixed loop's times above which ratios between rows mislead
+
 
 @dataclass(frozen=True)
 class Result:
@@ -18,6 +20,7 @@ class Result:
     status_errors: int
     socket_errors: int
     peak_mb: float = 0.0  # the server's peak resident memory during the run (all processes)
+    loop_ms: float = 0.0  # machine.loop_ms on the server's CPU around the run (the slower)
 
     @property
     def rps(self) -> float:
@@ -69,15 +72,16 @@ def compare(
 
 def table(rows: Sequence[Row]) -> str:
     head = (
-        "path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "peak MB", "vs", "ratio",
-        "target", "met",
+        "path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "peak MB", "CPU 0", "vs",
+        "ratio", "target", "met",
     )  # fmt: skip
+    fastest = min((r.result.loop_ms for r in rows if r.result and r.result.loop_ms), default=0)
     lines = [head]
     for row in rows:
         r = row.result
         if r is None:
             lines.append(
-                (row.note, "", "", "", "", "", "", row.versus, row.ratio, row.target, "n/a")
+                (row.note, "", "", "", "", "", "", "", row.versus, row.ratio, row.target, "n/a")
             )
             continue
         lines.append(
@@ -89,6 +93,7 @@ def table(rows: Sequence[Row]) -> str:
                 f"{r.p99_ms:.2f}",
                 str(r.errors),
                 f"{r.peak_mb:.0f}" if r.peak_mb else "",
+                f"{fastest / r.loop_ms:.2f}" if r.loop_ms else "",
                 row.versus,
                 row.ratio,
                 row.target,
@@ -96,7 +101,7 @@ def table(rows: Sequence[Row]) -> str:
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    numeric = {1, 2, 3, 4, 5, 6}
+    numeric = {1, 2, 3, 4, 5, 6, 7}
 
     def fmt(line: Sequence[str]) -> str:
         cells = (
@@ -109,3 +114,23 @@ def table(rows: Sequence[Row]) -> str:
         "-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)
     )
     return "\n".join([fmt(lines[0]), rule + "|", *(fmt(line) for line in lines[1:])])
+
+
+def steadiness(rows: Sequence[Row]) -> str | None:
+    """How much the server CPU's speed varied over the run, as the fixed loop measured it
+    around each row; None when it was not measured."""
+    times = [r.result.loop_ms for r in rows if r.result and r.result.loop_ms]
+    if not times:
+        return None
+    spread = max(times) / min(times) - 1
+    line = (
+        f"CPU 0's speed (the 'CPU 0' column: a fixed loop timed just before and after each row, "
+        f"the fastest = 1.00) varied by {spread:.0%} over the run ({min(times):.1f}-"
+        f"{max(times):.1f} ms)"
+    )
+    if spread > STEADY:
+        line += (
+            "\nwarning: the host gave this machine's CPU unevenly (no process here was busy): "
+            "a ratio between rows whose 'CPU 0' differ is off by about as much"
+        )
+    return line

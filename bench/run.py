@@ -25,7 +25,7 @@ from common import HarnessError
 from counts import check_count
 from load import Wrk, profile, run_id, run_wrk
 from machine import OtherLoad, cpu_busy
-from results import Result, Row, compare, table
+from results import Result, Row, compare, steadiness, table
 from servers import (
     BOTH_CPUS,
     SLUG,
@@ -147,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(table(rows))
     print()
+    if (steady := steadiness(rows)) is not None:
+        print(steady)
     verdict = "yes" if all(ok for _, ok, _ in checks) else "no"
     details = "; ".join(f"{when}: {detail}" for when, _, detail in checks)
     print(f"count = rows: {verdict} ({details})")
