@@ -8,7 +8,6 @@ import functools
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -115,9 +114,12 @@ class SecurityHeaders:
                         (k, v + b"; secure" if k == b"set-cookie" and b"secure" not in v else v)
                         for k, v in message.get("headers", [])
                     ]
-                headers = MutableHeaders(scope=message)
-                for name, value in every_response_headers(https):
-                    headers.setdefault(name, value)
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += (
+                    h for h in every_response_headers_raw(https, False) if h[0] not in present
+                )
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
