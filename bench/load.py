@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common import HarnessError
@@ -93,12 +94,80 @@ def run_wrk(
     after = loop_ms(SERVICE_CPU)
     if before is not None and after is not None:
         result = replace(result, loop_ms=max(before, after))
+    report(result)
+    return result
+
+
+def report(result: Result) -> None:
     print(
-        f"  {label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
+        f"  {result.label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
         f"p99 {result.p99_ms:.2f} ms, errors {result.errors}, peak RSS {result.peak_mb:.0f} MB",
         flush=True,
     )
-    return result
+
+
+@dataclass(frozen=True)
+class Load:
+    """One path to load on one server; a sign load (with its token) gets a fresh run id for
+    each wrk process, so that every address it signs with is new."""
+
+    label: str
+    url: str
+    server: Server
+    token: str | None = None
+    cpus: str = WRK_CPU  # where wrk runs
+
+    @property
+    def script(self) -> str:
+        return "get.lua" if self.token is None else "sign.lua"
+
+    def wrk(self, connections: int, seconds: int, label: str | None = None) -> Wrk:
+        args = () if self.token is None else (self.token, run_id())
+        return Wrk(
+            label or self.label, self.url, connections, seconds, self.script, args, self.cpus
+        )
+
+
+ROUND_SECONDS = 2
+
+
+def run_in_turns(
+    ours: Load, theirs: Load, connections: int, duration: int, warmup: int
+) -> tuple[Result, Result]:
+    """Two paths loaded in turns, ROUND_SECONDS each (theirs, ours, theirs, ours…) for about
+    `duration` seconds each, so that a host that gives the CPU unevenly slows both alike.
+    Each result sums its rounds (requests over seconds) and keeps the median round's p50 and
+    the worst round's p99; "CPU 0" is the fixed loop's time before and after them all."""
+    before = loop_ms(SERVICE_CPU)
+    for load in (theirs, ours):
+        if warmup:
+            load.wrk(connections, warmup, "warm-up").result()
+    for load in (theirs, ours):
+        load.server.reset_peak()
+    rounds: dict[str, list[Result]] = {theirs.label: [], ours.label: []}
+    for _ in range(max(1, round(duration / ROUND_SECONDS))):
+        for load in (theirs, ours):
+            rounds[load.label].append(load.wrk(connections, ROUND_SECONDS).result())
+    after = loop_ms(SERVICE_CPU)
+    slowest = max(before, after) if before is not None and after is not None else 0.0
+    results = []
+    for load in (theirs, ours):
+        runs = rounds[load.label]
+        result = Result(
+            label=load.label,
+            connections=connections,
+            requests=sum(r.requests for r in runs),
+            seconds=sum(r.seconds for r in runs),
+            p50_ms=statistics.median(r.p50_ms for r in runs),
+            p99_ms=max(r.p99_ms for r in runs),
+            status_errors=sum(r.status_errors for r in runs),
+            socket_errors=sum(r.socket_errors for r in runs),
+            peak_mb=load.server.peak_mb(),
+            loop_ms=slowest,
+        )
+        report(result)
+        results.append(result)
+    return results[1], results[0]
 
 
 def run_id() -> str:

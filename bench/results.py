@@ -130,7 +130,9 @@ def steadiness(rows: Sequence[Row]) -> str | None:
     )
     if spread > STEADY:
         line += (
-            "\nwarning: the host gave this machine's CPU unevenly (no process here was busy): "
-            "a ratio between rows whose 'CPU 0' differ is off by about as much"
+            "\nwarning: the host gave this machine's CPU unevenly (no process here was busy). "
+            "The pairs measured in turns (each path and its reference, 1 and 2 workers, FULL "
+            "and NORMAL) share the unevenness; Granian against uvicorn, measured apart, and any "
+            "other two rows whose 'CPU 0' differ, are off by about as much"
         )
     return line

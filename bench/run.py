@@ -3,8 +3,9 @@
     python bench/run.py [--signatures N] [--duration S] [--connections C] [--quick]
                         [--profile DIR]
 
-The service and the baseline each run alone, one uvicorn worker (uvloop + httptools) pinned to
-CPU 0 in a fresh temporary folder; wrk runs pinned to CPU 1. The exit status is non-zero only
+The service and the baseline each run one uvicorn worker (uvloop + httptools) pinned to CPU 0
+in a fresh temporary folder, and are loaded in turns (load.run_in_turns); wrk runs pinned to
+CPU 1. The exit status is non-zero only
 when the harness itself fails (a server does not start, wrk reports nothing), never because a
 target is missed.
 """
@@ -12,6 +13,7 @@ target is missed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import subprocess
@@ -19,11 +21,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from common import HarnessError
 from counts import check_count
-from load import Wrk, profile, run_id, run_wrk
+from load import Load, Wrk, profile, run_id, run_in_turns, run_wrk
 from machine import OtherLoad, cpu_busy
 from results import Result, Row, compare, steadiness, table
 from servers import (
@@ -78,31 +81,35 @@ def run(args: argparse.Namespace) -> int:
         if busy > NOISY:
             print("warning: the machine is not idle; expect noisy numbers (p99 above all)")
 
-    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
-        print("baseline (bare Starlette):", flush=True)
-        with baseline_server(Path(tmp)).running() as base:
-            plain = run_wrk(
-                "baseline GET /plain", base.base + "/plain", conns, duration, warmup, base
-            )
-            form = run_wrk(
-                "baseline POST /form", base.base + "/form", conns, duration, warmup, base,
-                script="sign.lua", args=("dummy-token", run_id()),
-            )  # fmt: skip
-
-    with tempfile.TemporaryDirectory(prefix="bench-widget-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-baseline-") as base_tmp,
+        tempfile.TemporaryDirectory(prefix="bench-widget-") as tmp,
+    ):
         folder = Path(tmp)
-        print("petition-widget:", flush=True)
+        print("petition-widget, in turns with the bare Starlette baseline:", flush=True)
         server = prepare_widget(folder, args.signatures)
-        with server.running():
+        with baseline_server(Path(base_tmp)).running() as base, server.running():
             api = f"{server.base}/api/campaigns/{SLUG}"
             embed_url = f"{server.base}/c/{SLUG}/embed"
             sign_url = f"{server.base}/c/{SLUG}/sign"
-            counter = run_wrk("counter JSON", api, conns, duration, warmup, server)
-            embed = run_wrk("embed page", embed_url, conns, duration, warmup, server)
+            # Each path and its reference take turns (run_in_turns), so that the host's uneven
+            # speed falls on both alike; the reference rows are measured once per path.
+            plain = Load("baseline GET /plain", base.base + "/plain", base)
+            counter, plain_c = run_in_turns(
+                Load("counter JSON", api, server),
+                replace(plain, label="baseline GET /plain (turns with counter)"),
+                conns, duration, warmup,
+            )  # fmt: skip
+            embed, plain_e = run_in_turns(
+                Load("embed page", embed_url, server),
+                replace(plain, label="baseline GET /plain (turns with embed)"),
+                conns, duration, warmup,
+            )  # fmt: skip
             token = fetch_token(server)
-            sign = run_wrk(
-                "sign POST", sign_url, conns, duration, warmup, server,
-                script="sign.lua", args=(token, run_id()),
+            sign, form = run_in_turns(
+                Load("sign POST", sign_url, server, token),
+                Load("baseline POST /form (turns with sign)", base.base + "/form", base, "dummy"),
+                conns, duration, warmup,
             )  # fmt: skip
             count_ok, count_detail = check_count(server, folder / "petition-widget.db")
             print("  counter while signing:", flush=True)
@@ -127,10 +134,11 @@ def run(args: argparse.Namespace) -> int:
                 profile(server, "sign", sign_wrk, seconds, out_dir)
 
     rows = [
-        Row(plain),
+        Row(plain_c),
+        compare(counter, plain_c, "baseline plain", 0.90, p99_factor=1.5),
+        Row(plain_e),
+        compare(embed, plain_e, "baseline plain", 0.70),
         Row(form),
-        compare(counter, plain, "baseline plain", 0.90, p99_factor=1.5),
-        compare(embed, plain, "baseline plain", 0.70),
         compare(sign, form, "baseline form", 0.50, p99_max_ms=50, zero_errors=True),
         compare(counter_busy, counter, "counter alone", 0.50),
         Row(sign_busy, note="", versus="(load beside it)"),
@@ -164,29 +172,34 @@ def run(args: argparse.Namespace) -> int:
 def worker_rows(
     args: argparse.Namespace, duration: int, warmup: int, conns: int
 ) -> tuple[list[Row], list[tuple[str, bool, str]]]:
-    """One worker against two, each on a fresh database: the server and wrk (two threads) share
-    both CPUs here, so neither has a core to itself. Also count = rows for each."""
-    checks = []
-    print("workers (the server and wrk share both CPUs):", flush=True)
-    results: dict[int, tuple[Result, Result]] = {}
-    for workers in (1, 2):
-        with tempfile.TemporaryDirectory(prefix=f"bench-workers-{workers}-") as tmp:
-            server = prepare_widget(Path(tmp), args.signatures, workers=workers, cpus=BOTH_CPUS)
-            with server.running():
-                base = f"{server.base}/c/{SLUG}"
-                embed = run_wrk(
-                    f"embed page, {workers} worker(s), shared CPUs", base + "/embed", conns,
-                    duration, warmup, server, cpus=BOTH_CPUS,
-                )  # fmt: skip
-                sign = run_wrk(
-                    f"sign POST, {workers} worker(s), shared CPUs", base + "/sign", conns,
-                    duration, warmup, server, script="sign.lua",
-                    args=(fetch_token(server), run_id()), cpus=BOTH_CPUS,
-                )  # fmt: skip
-                ok, detail = check_count(server, Path(tmp) / "petition-widget.db")
-                checks.append((f"{workers} worker(s)", ok, detail))
-                results[workers] = (embed, sign)
-    (embed1, sign1), (embed2, sign2) = results[1], results[2]
+    """One worker against two, each on a fresh database, loaded in turns: the servers and wrk
+    (two threads) share both CPUs here, so neither has a core to itself. Also count = rows."""
+    print("workers, in turns (the server and wrk share both CPUs):", flush=True)
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for workers in (1, 2):
+            tmp = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-w{workers}-"))
+            )
+            server = prepare_widget(tmp, args.signatures, workers=workers, cpus=BOTH_CPUS)
+            servers[workers] = (stack.enter_context(server.running()), tmp)
+
+        def load(workers: int, path: str, token: str | None = None) -> Load:
+            server = servers[workers][0]
+            label = f"{'embed page' if token is None else 'sign POST'}, {workers} worker(s)"
+            url = f"{server.base}/c/{SLUG}/{path}"
+            return Load(f"{label}, shared CPUs", url, server, token, BOTH_CPUS)
+
+        embed2, embed1 = run_in_turns(load(2, "embed"), load(1, "embed"), conns, duration, warmup)
+        sign2, sign1 = run_in_turns(
+            load(2, "sign", fetch_token(servers[2][0])),
+            load(1, "sign", fetch_token(servers[1][0])),
+            conns, duration, warmup,
+        )  # fmt: skip
+        checks = []
+        for workers, (server, tmp) in servers.items():
+            ok, detail = check_count(server, tmp / "petition-widget.db")
+            checks.append((f"{workers} worker(s)", ok, detail))
     rows = [
         Row(embed1),
         compare(embed2, embed1, "1 worker", 1.60),
@@ -228,22 +241,21 @@ def granian_rows(
 
 
 def sync_rows(args: argparse.Namespace, duration: int, warmup: int, conns: int) -> list[Row]:
-    """synchronous=FULL against NORMAL for signing, each on a fresh service and database."""
+    """synchronous=FULL against NORMAL for signing, each on a fresh service and database,
+    loaded in turns."""
     variable = sync_setting()
     if variable is None:
         return [Row(None, note="sign, synchronous FULL vs NORMAL: n/a (no setting yet)")]
-    print(f"synchronous (via {variable}):", flush=True)
-    results: dict[str, Result] = {}
-    for mode in ("FULL", "NORMAL"):
-        with tempfile.TemporaryDirectory(prefix=f"bench-sync-{mode.lower()}-") as tmp:
+    print(f"synchronous, in turns (via {variable}):", flush=True)
+    with contextlib.ExitStack() as stack:
+        loads = {}
+        for mode in ("FULL", "NORMAL"):
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-{mode}-"))
             server = prepare_widget(Path(tmp), args.signatures, {variable: mode})
-            with server.running():
-                results[mode] = run_wrk(
-                    f"sign POST synchronous={mode}", f"{server.base}/c/{SLUG}/sign", conns,
-                    duration, warmup, server, script="sign.lua",
-                    args=(fetch_token(server), run_id()),
-                )  # fmt: skip
-    full, normal = results["FULL"], results["NORMAL"]
+            stack.enter_context(server.running())
+            url = f"{server.base}/c/{SLUG}/sign"
+            loads[mode] = Load(f"sign POST synchronous={mode}", url, server, fetch_token(server))
+        normal, full = run_in_turns(loads["NORMAL"], loads["FULL"], conns, duration, warmup)
     ratio = normal.rps / full.rps if full.rps else 0.0
     return [Row(full), Row(normal, versus="synchronous=FULL", ratio=f"{ratio:.2f}")]
 
