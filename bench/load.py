@@ -139,35 +139,41 @@ def run_in_turns(
     Each result sums its rounds (requests over seconds) and keeps the median round's p50 and
     the worst round's p99; "CPU 0" is the fixed loop's time before and after them all."""
     before = loop_ms(SERVICE_CPU)
-    for load in (theirs, ours):
+    pair = (theirs, ours)
+    for load in pair:
         if warmup:
             load.wrk(connections, warmup, "warm-up").result()
-    for load in (theirs, ours):
+    for load in pair:
         load.server.reset_peak()
-    rounds: dict[str, list[Result]] = {theirs.label: [], ours.label: []}
+    rounds: tuple[list[Result], list[Result]] = ([], [])
     for _ in range(max(1, round(duration / ROUND_SECONDS))):
-        for load in (theirs, ours):
-            rounds[load.label].append(load.wrk(connections, ROUND_SECONDS).result())
+        for load, runs in zip(pair, rounds, strict=True):
+            runs.append(load.wrk(connections, ROUND_SECONDS).result())
     after = loop_ms(SERVICE_CPU)
     slowest = max(before, after) if before is not None and after is not None else 0.0
-    results = []
-    for load in (theirs, ours):
-        runs = rounds[load.label]
-        result = Result(
-            label=load.label,
-            connections=connections,
-            requests=sum(r.requests for r in runs),
-            seconds=sum(r.seconds for r in runs),
-            p50_ms=statistics.median(r.p50_ms for r in runs),
-            p99_ms=max(r.p99_ms for r in runs),
-            status_errors=sum(r.status_errors for r in runs),
-            socket_errors=sum(r.socket_errors for r in runs),
-            peak_mb=load.server.peak_mb(),
-            loop_ms=slowest,
-        )
-        report(result)
-        results.append(result)
-    return results[1], results[0]
+    theirs_result, ours_result = (
+        _summed(load, runs, slowest) for load, runs in zip(pair, rounds, strict=True)
+    )
+    return ours_result, theirs_result
+
+
+def _summed(load: Load, runs: list[Result], loop: float) -> Result:
+    """One row from a load's rounds: requests over seconds, the median round's p50, the worst
+    round's p99, the errors of all, the server's peak memory over them."""
+    result = Result(
+        label=load.label,
+        connections=runs[0].connections,
+        requests=sum(r.requests for r in runs),
+        seconds=sum(r.seconds for r in runs),
+        p50_ms=statistics.median(r.p50_ms for r in runs),
+        p99_ms=max(r.p99_ms for r in runs),
+        status_errors=sum(r.status_errors for r in runs),
+        socket_errors=sum(r.socket_errors for r in runs),
+        peak_mb=load.server.peak_mb(),
+        loop_ms=loop,
+    )
+    report(result)
+    return result
 
 
 def run_id() -> str:

@@ -109,12 +109,12 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if https:  # the admin session cookie travels only over HTTPS when we are on it
-                    message["headers"] = [
-                        (k, v + b"; secure" if k == b"set-cookie" and b"secure" not in v else v)
-                        for k, v in message.get("headers", [])
-                    ]
                 headers = list(message.get("headers", []))
+                if https:  # the admin session cookie travels only over HTTPS when we are on it
+                    headers = [
+                        (k, v + b"; secure" if k == b"set-cookie" and b"secure" not in v else v)
+                        for k, v in headers
+                    ]
                 present = {name.lower() for name, _ in headers}
                 headers += (
                     h for h in every_response_headers_raw(https, False) if h[0] not in present
