@@ -28,6 +28,16 @@ POSTGRES_URL = os.environ.get(
 REFUSED = "writes refused by a test"
 
 
+def shared_redis_url(db: int) -> str:
+    """Database `db` of the machine's Redis, two lower for each further pytest-xdist worker
+    (gw1, gw2, ...; `pytest -n N`), so that tests running side by side never flush or count
+    each other's keys (test_abuse uses 15 and test_deployment 14: worker N 15-2N and 14-2N)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    if db - 2 * worker < 0:
+        raise RuntimeError("Redis has 16 databases: run the tests in at most 7 processes")
+    return f"redis://127.0.0.1:6379/{db - 2 * worker}"
+
+
 class Database(ABC):
     kind: str
     url: str  # the PETITION_WIDGET_DATABASE value

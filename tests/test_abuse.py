@@ -16,14 +16,14 @@ import pytest
 import redis
 
 from tests.conftest import BASE, count, make_settings, sign, signer
-from tests.databases import Database
+from tests.databases import Database, shared_redis_url
 from widget.app import create_app
 from widget.ratelimit import ClientKeys, parse_limits
 from widget.settings import Settings, SettingsError
 
 BOT = "203.0.113.77"
 READERS = ["198.51.100.1", "198.51.100.2", "2001:db8:1::5"]
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = shared_redis_url(15)
 FROM_NETWORK = "Too many signatures from your network"
 TOO_BUSY = "Too many people are signing"
 START = 785  # the Belarus campaign's counter offset

@@ -17,13 +17,14 @@ import httpx
 import pytest
 import redis
 
+from tests.databases import shared_redis_url
 from tests.servers import serving
 from tests.test_server import free_port
 
 pytestmark = pytest.mark.postgres_only(reason="several instances share a database server")
 
 README = Path(__file__).parent.parent / "README.md"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = shared_redis_url(14)
 TOKEN_RE = re.compile(r'name="token" value="([^"]+)"')
 
 
