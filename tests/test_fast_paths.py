@@ -55,6 +55,19 @@ async def test_the_fast_paths_answer_as_the_routes_do(client_factory, monkeypatc
             assert fast_answer == routed_answer, path
 
 
+async def test_the_counter_answers_an_unchanged_count_with_304_alike(client_factory, monkeypatch):
+    path = "/api/campaigns/belarus"
+    async with client_factory() as fast:
+        etag = (await fast.get(path)).headers["etag"]
+        asked = {"if-none-match": f'"another", {etag}'}
+        fast_answer = answer(await fast.get(path, headers=asked))
+    monkeypatch.setattr(widget.app, "fast_paths", lambda: [])
+    async with client_factory() as routed:
+        routed_answer = answer(await routed.get(path, headers=asked))
+    assert fast_answer[0] == 304 and fast_answer[2] == ""
+    assert fast_answer == routed_answer
+
+
 async def test_the_fast_path_gzips_once_per_token_and_count(client):
     first = await client.get("/c/belarus/embed", headers={"accept-encoding": "gzip"})
     assert first.headers["content-encoding"] == "gzip"

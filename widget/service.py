@@ -48,8 +48,8 @@ class Service:
     page_requests: BoundedCache[tuple[Any, ...], Any] = field(
         default_factory=lambda: BoundedCache(4096)
     )
-    # Counter JSON bodies and their ETags, per (slug, title, count, goal, status).
-    counter_bodies: BoundedCache[tuple[Any, ...], tuple[bytes, str]] = field(
+    # Counter JSON answers (views/api.py CounterAnswer), per (slug, title, count, goal, status).
+    counter_bodies: BoundedCache[tuple[Any, ...], Any] = field(
         default_factory=lambda: BoundedCache(4096)
     )
 

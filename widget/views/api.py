@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -22,31 +22,41 @@ from widget.views.guards import campaign_or_404
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
 
 
-def _encode(service: Service, key: tuple[Any, ...]) -> tuple[bytes, str]:
-    cached = service.counter_bodies.get(key)
-    if cached is None:
-        slug, title, count, goal, status = key
-        body = json.dumps(
-            {"slug": slug, "title": title, "count": count, "goal": goal, "status": status},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
-        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        cached = service.counter_bodies.put(key, (body, etag))
-    return cached
+class CounterAnswer(NamedTuple):
+    """A counter JSON made once per (slug, title, count, goal, status): the body, its ETag,
+    and the headers of a 200 and of a 304, as the route sends them (str) and as the fast path
+    sends them (bytes, the length included)."""
+
+    body: bytes
+    etag: str
+    headers: list[tuple[str, str]]
+    raw_ok: list[tuple[bytes, bytes]]
+    raw_not_modified: list[tuple[bytes, bytes]]
 
 
-async def counter_json(
-    service: Service, campaign: Campaign, if_none_match: str
-) -> tuple[int, bytes, list[tuple[str, str]]]:
-    """Status, body and headers of a campaign's counter JSON."""
-    count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
-    key = (campaign.slug, campaign.title, count, campaign.goal, campaign.state)
-    body, etag = _encode(service, key)
+def _encode(service: Service, key: tuple[Any, ...]) -> CounterAnswer:
+    cached: CounterAnswer | None = service.counter_bodies.get(key)
+    if cached is not None:
+        return cached
+    slug, title, count, goal, status = key
+    body = json.dumps(
+        {"slug": slug, "title": title, "count": count, "goal": goal, "status": status},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = [("ETag", etag), *_COUNTER_HEADERS]
-    if etag in if_none_match:
-        return 304, b"", headers
-    return 200, body, [("Content-Type", "application/json"), *headers]
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers]
+    ok = [(b"content-type", b"application/json"), *raw]
+    answer = CounterAnswer(body, etag, headers, ok, raw)
+    service.counter_bodies.put(key, answer)
+    return answer
+
+
+async def counter_json(service: Service, campaign: Campaign) -> CounterAnswer:
+    """A campaign's counter JSON, made once per count."""
+    count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
+    return _encode(service, (campaign.slug, campaign.title, count, campaign.goal, campaign.state))
 
 
 _COUNTER_HEADERS = [
@@ -58,10 +68,10 @@ _COUNTER_HEADERS = [
 
 async def campaign(request: Request) -> Response:
     found = await campaign_or_404(request)
-    status, body, headers = await counter_json(
-        service_of(request), found, request.headers.get("if-none-match", "")
-    )
-    return Response(body, status, headers=dict(headers))
+    answer = await counter_json(service_of(request), found)
+    if answer.etag in request.headers.get("if-none-match", ""):
+        return Response(b"", 304, headers=dict(answer.headers))
+    return Response(answer.body, headers=dict(answer.headers), media_type="application/json")
 
 
 class CounterFastPath(FastPath):
@@ -75,13 +85,12 @@ class CounterFastPath(FastPath):
         if found is None:
             await self.app(scope, receive, send)
             return
-        if_none_match = ""
+        answer = await counter_json(self.service, found)
         for name, value in scope["headers"]:
-            if name == b"if-none-match":
-                if_none_match = value.decode("latin-1")
-        status, body, headers = await counter_json(self.service, found, if_none_match)
-        raw = [(k.lower().encode(), v.encode()) for k, v in headers]
-        await self.answer(scope, send, status, raw, body, own_csp=False)
+            if name == b"if-none-match" and answer.etag in value.decode("latin-1"):
+                await self.answer(scope, send, 304, answer.raw_not_modified, b"", own_csp=False)
+                return
+        await self.answer(scope, send, 200, answer.raw_ok, answer.body, own_csp=False)
 
 
 async def healthz(request: Request) -> Response:
