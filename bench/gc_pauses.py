@@ -1,14 +1,17 @@
-"""What Python's garbage collector costs a signing load, with the heap frozen at start (as
-`serve` runs the app, widget/heap.py) and without.
+"""What Python's garbage collector costs a signing load: as `serve` runs the app (the heap
+frozen at start and the youngest generation collected less often, widget/heap.py), with the
+heap frozen only, and with Python's defaults.
 
     python bench/gc_pauses.py [--seconds 20] [--runs 2] [--connections 64]
 
 Each run starts `petition-widget serve` (one uvicorn worker, CPU 0, a fresh folder) inside
 this script, which records every collection's pause in the served process, and signs with
-wrk (CPU 1) for --seconds after a 3 s warm-up. The two ways alternate, so that a host that
-gives the CPU unevenly slows both alike. The table: signatures a second, p50 and p99, and
-the full (generation 2) collections during the run: how many, their total and the longest.
-The start's own collection (the one before freezing) falls outside the run."""
+wrk (CPU 1) for --seconds after a 3 s warm-up. The ways alternate, so that a host that gives
+the CPU unevenly slows each alike. The table: signatures a second, p50 and p99, the full
+(generation 2) collections during the run (how many, their total and the longest) and all
+collections' total. The start's own collection (the one before freezing) falls outside the
+run.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,9 @@ from common import HarnessError
 from load import Wrk, run_id
 from servers import SLUG, Server, bench_env, fetch_token
 
-MODES = ("frozen (as served)", "not frozen")
+# As `serve` runs it (widget/heap.py); the heap frozen but the youngest generation at Python's
+# threshold; Python's defaults.
+MODES = ("as served", "frozen only", "Python's defaults")
 
 
 def serve(mode: str, port: str, database: str) -> None:
@@ -45,8 +50,11 @@ def serve(mode: str, port: str, database: str) -> None:
     def report() -> None:
         print("GC_PAUSES " + json.dumps(pauses), flush=True)
 
-    if mode == "not frozen":
-        gc.freeze = lambda: None  # widget/heap.py still collects once at start, as served
+    # widget/heap.py still collects once at start, whatever the mode.
+    if mode != "as served":
+        gc.set_threshold = lambda *_: None
+    if mode == "Python's defaults":
+        gc.freeze = lambda: None
     gc.callbacks.append(timed)
     atexit.register(report)
     # uvicorn raises the SIGTERM it caught again once it has stopped, which skips atexit.

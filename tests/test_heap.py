@@ -1,5 +1,6 @@
-"""The processes `serve` runs freeze their heap once the app has started (widget/heap.py), and
-answer exactly as before; the test process itself never freezes."""
+"""The processes `serve` runs freeze their heap and collect their youngest objects less often
+once the app has started (widget/heap.py), and answer exactly as before; the test process
+itself keeps Python's defaults."""
 
 from __future__ import annotations
 
@@ -15,18 +16,20 @@ from tests.conftest import BASE, TEST_PUBLIC_KEY, TEST_SECRET, make_settings
 from widget import server
 from widget.app import create_app, from_environment
 from widget.cli import serve
-from widget.heap import FrozenAfterStart
+from widget.heap import YOUNGEST_THRESHOLD, ServingHeap
 
 
 @pytest.fixture
 def unfrozen():
+    threshold = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()  # what a test froze goes back to the collector
+    gc.set_threshold(*threshold)
 
 
-async def test_the_heap_is_frozen_once_the_app_has_started(database, unfrozen):
-    app = FrozenAfterStart(create_app(make_settings(database)))
+async def test_the_heap_is_set_for_serving_once_the_app_has_started(database, unfrozen):
+    app = ServingHeap(create_app(make_settings(database)))
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
@@ -35,9 +38,10 @@ async def test_the_heap_is_frozen_once_the_app_has_started(database, unfrozen):
         # before the lifespan says it has started, and everything it made is by then.
         if message["type"] == "lifespan.startup.complete":
             assert gc.get_freeze_count() > 0
+            assert gc.get_threshold()[0] == YOUNGEST_THRESHOLD
         await outbox.put(message)
 
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.get_threshold()[0] != YOUNGEST_THRESHOLD
     lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {}}, inbox.get, send))
     try:
         await inbox.put({"type": "lifespan.startup"})
@@ -69,6 +73,6 @@ def test_every_way_serve_runs_the_app_freezes_it(tmp_path, monkeypatch):
     served: list[Any] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(app))
     serve(make_settings(str(tmp_path / "w.db")))  # one uvicorn worker
-    assert isinstance(served[0], FrozenAfterStart)
-    assert isinstance(from_environment(), FrozenAfterStart)  # each of --workers N
-    assert isinstance(server.granian_app(), FrozenAfterStart)  # --server granian
+    assert isinstance(served[0], ServingHeap)
+    assert isinstance(from_environment(), ServingHeap)  # each of --workers N
+    assert isinstance(server.granian_app(), ServingHeap)  # --server granian

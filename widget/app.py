@@ -18,7 +18,7 @@ from widget import auth, campaigns, urls
 from widget.confirmation import Composer
 from widget.counter import Counter
 from widget.delivery import Compression, FastPath, VersionedStaticFiles
-from widget.heap import FrozenAfterStart
+from widget.heap import ServingHeap
 from widget.housekeeping import Housekeeping
 from widget.logins import LoginLimiter
 from widget.mail import Outbox, parse_smtp_url
@@ -153,9 +153,9 @@ async def prepare(settings: Settings) -> None:
         await store.close()
 
 
-def from_environment() -> FrozenAfterStart:
+def from_environment() -> ServingHeap:
     """The app of one worker process of `serve --workers N`, from the environment."""
-    return FrozenAfterStart(create_app(Settings.load()))
+    return ServingHeap(create_app(Settings.load()))
 
 
 def create_app(settings: Settings) -> Starlette:

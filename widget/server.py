@@ -124,10 +124,10 @@ def granian_app() -> Any:
     """The app of one Granian worker, from the environment, trusting a proxy's forwarded
     headers from the same addresses as uvicorn would."""
     from widget.app import create_app
-    from widget.heap import FrozenAfterStart
+    from widget.heap import ServingHeap
 
     settings = Settings.load()
-    app = FrozenAfterStart(create_app(settings))
+    app = ServingHeap(create_app(settings))
     if not settings.forwarded_allow_ips:
         return app
     from granian.utils.proxies import wrap_asgi_with_proxy_headers

@@ -188,7 +188,7 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from widget.app import create_app
-    from widget.heap import FrozenAfterStart
+    from widget.heap import ServingHeap
 
     if not settings.public_url and not is_loopback(settings.host):
         raise CommandError(
@@ -207,7 +207,7 @@ def serve(settings: Settings) -> None:
     from widget.server import uvicorn_options
 
     if settings.workers == 1 and settings.server == "uvicorn":
-        uvicorn.run(FrozenAfterStart(create_app(settings)), **uvicorn_options(settings))
+        uvicorn.run(ServingHeap(create_app(settings)), **uvicorn_options(settings))
         return
     # Several processes: what must be made once (the secret key, the key pair, the schema, the
     # default campaign) is made here, before any worker starts; each worker then builds the
