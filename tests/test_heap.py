@@ -23,6 +23,7 @@ from widget.heap import YOUNGEST_THRESHOLD, ServingHeap
 def unfrozen():
     threshold = gc.get_threshold()
     gc.unfreeze()
+    gc.set_threshold(700, 10, 10)  # Python's defaults, whatever this process was given
     yield
     gc.unfreeze()  # what a test froze goes back to the collector
     gc.set_threshold(*threshold)
