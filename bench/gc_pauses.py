@@ -65,17 +65,19 @@ def serve(mode: str, port: str, database: str) -> None:
 
 
 def measure(mode: str, seconds: int, connections: int) -> dict[str, float]:
-    folder = Path(tempfile.mkdtemp(prefix="bench-gc-"))
-    argv = [sys.executable, __file__, "--serve", mode, "{port}", str(folder / "w.db")]
-    server = Server("gc", argv, folder, bench_env())
-    with server.running():
-        token = fetch_token(server)
-        url = f"{server.base}/c/{SLUG}/sign"
-        Wrk("warm-up", url, connections, 3, "sign.lua", (token, run_id())).result()
-        begin = time.monotonic()  # CLOCK_MONOTONIC: the same clock in the server's process
-        result = Wrk(mode, url, connections, seconds, "sign.lua", (token, run_id())).result()
-        end = time.monotonic()
-    during = [(g, p) for g, ended, p in _pauses(server) if begin <= ended <= end]
+    # The folder (its database, keys and log) goes when the run is measured.
+    with tempfile.TemporaryDirectory(prefix="bench-gc-") as name:
+        folder = Path(name)
+        argv = [sys.executable, __file__, "--serve", mode, "{port}", str(folder / "w.db")]
+        server = Server("gc", argv, folder, bench_env())
+        with server.running():
+            token = fetch_token(server)
+            url = f"{server.base}/c/{SLUG}/sign"
+            Wrk("warm-up", url, connections, 3, "sign.lua", (token, run_id())).result()
+            begin = time.monotonic()  # CLOCK_MONOTONIC: the same clock in the server's process
+            result = Wrk(mode, url, connections, seconds, "sign.lua", (token, run_id())).result()
+            end = time.monotonic()
+        during = [(g, p) for g, ended, p in _pauses(server) if begin <= ended <= end]
     full = [p for g, p in during if g == 2]
     return {
         "rps": result.rps,

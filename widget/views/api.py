@@ -24,8 +24,8 @@ CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
 
 class CounterAnswer(NamedTuple):
     """A counter JSON made once per (slug, title, count, goal, status): the body, its ETag,
-    and the headers of a 200 and of a 304, as the route sends them (str) and as the fast path
-    sends them (bytes, the length included)."""
+    and its headers as the route sends them (str) and, for a 200 and a 304, as the fast path
+    sends them (bytes; FastPath.answer adds the length and the security headers)."""
 
     body: bytes
     etag: str
