@@ -154,10 +154,19 @@ async def test_deleting_a_signer_removes_every_row_and_uncounts_each(store, data
         await store.add_signature(signature(i, "twice@example.org"))
     await store.add_signature(signature(7))
     assert (await store.counts())["belarus"] == 4
+    minsk = replace(BELARUS, slug="minsk")
+    await store.save_campaign(minsk)
+    await store.add_signature(signature(1, "twice@example.org", campaign=minsk))
+    await store.add_signature(signature(8, campaign=minsk))
     key = email_key(TEST_SECRET, "twice@example.org")
-    assert await store.delete_signer(key) == {"belarus": 3}
-    assert (await store.counts())["belarus"] == 1
-    assert database.rows("SELECT count(*) FROM signatures") == [(1,)]
+    assert await store.delete_signer(key, "minsk") == {"minsk": 1}
+    assert (await store.counts()) == {"belarus": 4, "minsk": 1}
+    await store.add_signature(signature(1, "twice@example.org", campaign=minsk))
+    # In every campaign: the address's rows in each, and no other signer's.
+    assert await store.delete_signer(key) == {"belarus": 3, "minsk": 1}
+    assert (await store.counts()) == {"belarus": 1, "minsk": 1}
+    assert database.rows("SELECT campaign, count(*) FROM signatures GROUP BY campaign "
+                         "ORDER BY campaign") == [("belarus", 1), ("minsk", 1)]  # fmt: skip
 
 
 async def test_many_concurrent_signatures_share_commits(store):

@@ -170,4 +170,9 @@ MIGRATIONS: tuple[str, ...] = (
     WHERE confirm_key IS NOT NULL;
     CREATE INDEX signatures_pending ON signatures (signed_at) WHERE pending;
     """,
+    # Every signature went into an index on the address alone, used only when an operator
+    # deletes a signer from every campaign; that goes through (campaign, email_key) now.
+    """
+    DROP INDEX signatures_email_key;
+    """,
 )
