@@ -161,6 +161,43 @@ async def test_plaintext_database_is_sealed_by_a_command_without_losing_a_row(
     assert capsys.readouterr().out.splitlines()[1].split() == ["belarus", "open", "815", "30", "30"]
 
 
+@pytest.mark.postgres_only(reason="VACUUM FULL keeps row versions an open transaction may see")
+async def test_sealing_waits_for_older_transactions_before_it_rewrites_the_table(
+    database, server_keys
+):
+    """A transaction that began before the rows were sealed could still see the plaintext, so
+    PostgreSQL's VACUUM FULL would copy it into the new file; the compaction waits for it."""
+    import asyncpg
+
+    from tests.databases import POSTGRES_URL
+
+    db = database.url
+    await cli(["campaign", "load", str(resource("campaigns") / "belarus.toml"), "--database", db])
+    database.insert(
+        "signatures",
+        ("campaign", "email_key", "first_name", "last_name", "email", "country", "opt_in",
+         "signed_at"),
+        [("belarus", bytes([i]) * 32, "Oldfirst", f"Oldsurname{i}", f"old{i}@legacy.example",
+          "CA", True, "2026-11-01T10:00:00Z") for i in range(5)],
+    )  # fmt: skip
+    reader = await asyncpg.connect(POSTGRES_URL)
+    try:
+        transaction = reader.transaction(isolation="repeatable_read")
+        await transaction.start()
+        # Its snapshot, taken now, would let it read the plaintext rows later (it takes no
+        # lock on their table, so nothing else makes the compaction wait for it).
+        assert await reader.fetchval("SELECT 1") == 1
+        sealing_task = asyncio.create_task(cli(["seal", "--database", db]))
+        while database.rows("SELECT count(*) FROM signatures WHERE sealed IS NULL") != [(0,)]:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # the compaction is waiting (or, wrongly, done)
+        await transaction.rollback()
+        await sealing_task
+    finally:
+        await reader.close()
+    assert b"Oldsurname" not in database.raw_bytes()
+
+
 async def test_purge_keeps_the_counts_and_needs_a_closed_campaign(client, database, capsys):
     for form in SEEDED[:5]:
         await sign(client, form)

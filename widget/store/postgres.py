@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import re
+import time
 import zlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -47,6 +49,18 @@ DEFAULT_TIMEOUT = 10.0
 # chosen at random, so concurrent batches rarely meet on a row; a count is the sum of its
 # shards, and deletions, invalidations and releases adjust any shard by exactly their number.
 SHARDS = 16
+
+log = logging.getLogger(__name__)
+
+# VACUUM FULL copies every row version that a transaction still open might see: one that began
+# before a seal, purge or "forget domains" committed would keep the old version, plaintext or
+# hash, in the rewritten file. Compaction waits this long for such transactions to end.
+COMPACT_WAIT_SECONDS = 60.0
+_OLDER_TRANSACTIONS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid() AND xact_start < ? "
+    "AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)"
+)
 
 
 # A whole batch in one statement, so one transaction and one round trip: insert every signature
@@ -237,9 +251,22 @@ class PostgresBackend(Backend):
             await apply_migrations(tx, MIGRATIONS, _run_script)
 
     async def compact(self) -> None:
-        """Rewrite the signatures table so no dead row version keeps what was sealed or purged.
-        VACUUM FULL locks the table while it runs: signing waits on every instance."""
+        """Rewrite the signatures table so no dead row version keeps what was sealed or purged,
+        once the transactions that could still see one have ended. VACUUM FULL locks the
+        table while it runs: signing waits on every instance."""
         async with self.read() as db:
+            ((began,),) = await db.fetch("SELECT clock_timestamp()")
+            deadline = time.monotonic() + COMPACT_WAIT_SECONDS
+            while (older := (await db.fetch(_OLDER_TRANSACTIONS, began))[0][0]) and (
+                time.monotonic() < deadline
+            ):
+                await asyncio.sleep(0.05)
+            if older:
+                log.warning(
+                    "%d transaction(s) open since before the compaction may keep old row "
+                    "versions in the signatures table until the next one",
+                    older,
+                )
             await db.execute("VACUUM FULL signatures")
 
 
