@@ -23,6 +23,7 @@ from tests.conftest import (
     signer,
 )
 from widget import sealing
+from widget.campaigns import load_file
 from widget.cli import main
 from widget.resources import resource
 from widget.settings import Settings
@@ -196,6 +197,45 @@ async def test_sealing_waits_for_older_transactions_before_it_rewrites_the_table
     finally:
         await reader.close()
     assert b"Oldsurname" not in database.raw_bytes()
+
+
+@pytest.mark.sqlite_only(reason="SQLite's checkpoint and its busy timeout")
+async def test_sqlite_compaction_says_when_a_reader_kept_old_pages(database, caplog):
+    """A reader on a snapshot from before a seal, still open after the checkpoint's busy
+    timeout: the old pages stay in the file until the next checkpoint, and the log says so.
+    Once it has ended, the next compaction leaves nothing."""
+    import sqlite3
+
+    from widget.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(database.url, timeout=0.2)
+    await store.open()
+    try:
+        await store.save_campaign(load_file(resource("campaigns") / "belarus.toml"))
+        database.insert(
+            "signatures",
+            ("campaign", "email_key", "first_name", "last_name", "email", "country", "opt_in",
+             "signed_at"),
+            [("belarus", bytes([i]) * 32, "Oldfirst", f"Oldsurname{i}", f"old{i}@legacy.example",
+              "CA", True, "2026-11-01T10:00:00Z") for i in range(5)],
+        )  # fmt: skip
+        reader = sqlite3.connect(database.url, isolation_level=None)
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM signatures").fetchone() == (5,)
+        sealer = sealing.Sealer(sealing.public_key(TEST_PUBLIC_KEY))
+        with caplog.at_level("WARNING", logger="widget.store.sqlite"):
+            assert await store.seal_legacy_rows(sealer) == 5
+        assert "kept old pages in the database file" in caplog.text
+        assert b"Oldsurname" in database.raw_bytes()
+        reader.execute("COMMIT")
+        reader.close()
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="widget.store.sqlite"):
+            await store.forget_domains()  # any compaction
+        assert "kept old pages" not in caplog.text
+        assert b"Oldsurname" not in database.raw_bytes()
+    finally:
+        await store.close()
 
 
 async def test_purge_keeps_the_counts_and_needs_a_closed_campaign(client, database, capsys):

@@ -33,6 +33,8 @@ from widget.store.types import StoreError
 
 SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")  # never OFF: an acknowledged signature must stay
 BUSY_SECONDS = 10.0
+
+log = logging.getLogger(__name__)
 WAL_SIZE_LIMIT = 1024 * 1024
 
 
@@ -203,7 +205,10 @@ class SQLiteBackend(Backend):
             await apply_migrations(tx, MIGRATIONS, _run_statements)
 
     async def compact(self) -> None:
-        """Rewrite the file so no page keeps an old copy of what was sealed or purged."""
+        """Rewrite the file so no page keeps an old copy of what was sealed or purged. The
+        last checkpoint copies the rewritten pages over the old ones; it waits (up to the busy
+        timeout) for readers still on an older snapshot, and if one outlasts that, the old
+        pages stay in the file until a checkpoint after that reader has ended: said in the log."""
         async with self._write_lock:
             assert self.writer is not None
             for statement in (
@@ -211,7 +216,13 @@ class SQLiteBackend(Backend):
                 "VACUUM",
                 "PRAGMA wal_checkpoint(TRUNCATE)",
             ):
-                await _SQLite(self.writer).fetch(statement)  # read to the end, or VACUUM waits
+                # Read to the end, or VACUUM waits.
+                ((busy, *_),) = await _SQLite(self.writer).fetch(statement) or [(0,)]
+            if busy:
+                log.warning(
+                    "a reader open since before the compaction kept old pages in the database "
+                    "file; they are overwritten by the first checkpoint after it ends"
+                )
 
 
 async def _run_statements(tx: Connection, version: int, script: str) -> None:
