@@ -199,6 +199,46 @@ async def test_sealing_waits_for_older_transactions_before_it_rewrites_the_table
     assert b"Oldsurname" not in database.raw_bytes()
 
 
+@pytest.mark.postgres_only(reason="VACUUM FULL keeps row versions an open transaction may see")
+async def test_a_transaction_that_outlasts_the_wait_is_reported(database, caplog, monkeypatch):
+    import asyncpg
+
+    from tests.databases import POSTGRES_URL
+    from widget.store import postgres
+
+    monkeypatch.setattr(postgres, "COMPACT_WAIT_SECONDS", 0.2)
+    store = open_store(database.url)
+    await store.open()
+    reader = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await store.save_campaign(load_file(resource("campaigns") / "belarus.toml"))
+        database.insert(
+            "signatures",
+            ("campaign", "email_key", "first_name", "last_name", "email", "country", "opt_in",
+             "signed_at"),
+            [("belarus", bytes([i]) * 32, "Oldfirst", f"Oldsurname{i}", f"old{i}@legacy.example",
+              "CA", True, "2026-11-01T10:00:00Z") for i in range(5)],
+        )  # fmt: skip
+        transaction = reader.transaction(isolation="repeatable_read")
+        await transaction.start()
+        assert await reader.fetchval("SELECT 1") == 1
+        sealer = sealing.Sealer(sealing.public_key(TEST_PUBLIC_KEY))
+        with caplog.at_level("WARNING", logger="widget.store.postgres"):
+            assert await store.seal_legacy_rows(sealer) == 5
+        # (Other test processes' transactions may be counted too.)
+        assert "transaction(s) open since before the compaction" in caplog.text
+        await transaction.rollback()
+        caplog.clear()
+        monkeypatch.setattr(postgres, "COMPACT_WAIT_SECONDS", 15.0)
+        with caplog.at_level("WARNING", logger="widget.store.postgres"):
+            await store.forget_domains()  # any compaction, once it has ended
+        assert "open since before" not in caplog.text
+        assert b"Oldsurname" not in database.raw_bytes()
+    finally:
+        await reader.close()
+        await store.close()
+
+
 @pytest.mark.sqlite_only(reason="SQLite's checkpoint and its busy timeout")
 async def test_sqlite_compaction_says_when_a_reader_kept_old_pages(database, caplog):
     """A reader on a snapshot from before a seal, still open after the checkpoint's busy

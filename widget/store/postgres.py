@@ -54,8 +54,10 @@ log = logging.getLogger(__name__)
 
 # VACUUM FULL copies every row version that a transaction still open might see: one that began
 # before a seal, purge or "forget domains" committed would keep the old version, plaintext or
-# hash, in the rewritten file. Compaction waits this long for such transactions to end.
-COMPACT_WAIT_SECONDS = 60.0
+# hash, in the rewritten file. Compaction waits this long for such transactions to end: enough
+# for the instances' own (they last milliseconds), short of a proxy's limit on the admin's
+# purge button; a longer one (pg_dump, say) is reported in the log instead.
+COMPACT_WAIT_SECONDS = 15.0
 _OLDER_TRANSACTIONS = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
     "AND pid <> pg_backend_pid() AND xact_start < ? "
