@@ -33,9 +33,9 @@ from widget.store.types import StoreError
 
 SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")  # never OFF: an acknowledged signature must stay
 BUSY_SECONDS = 10.0
+WAL_SIZE_LIMIT = 1024 * 1024
 
 log = logging.getLogger(__name__)
-WAL_SIZE_LIMIT = 1024 * 1024
 
 
 _INSERT = f"INSERT INTO signatures ({SIGNATURE_COLUMNS}) VALUES ({', '.join('?' * 14)})"
