@@ -138,23 +138,27 @@ def run_in_turns(
     `duration` seconds each, so that a host that gives the CPU unevenly slows both alike.
     Each result sums its rounds (requests over seconds) and keeps the median round's p50 and
     the worst round's p99; "CPU 0" is the fixed loop's time before and after them all."""
+    theirs_result, ours_result = run_all_in_turns([theirs, ours], connections, duration, warmup)
+    return ours_result, theirs_result
+
+
+def run_all_in_turns(
+    loads: list[Load], connections: int, duration: int, warmup: int
+) -> list[Result]:
+    """Any number of paths loaded in turns, in the order given, as run_in_turns does two."""
     before = loop_ms(SERVICE_CPU)
-    pair = (theirs, ours)
-    for load in pair:
+    for load in loads:
         if warmup:
             load.wrk(connections, warmup, "warm-up").result()
-    for load in pair:
+    for load in loads:
         load.server.reset_peak()
-    rounds: tuple[list[Result], list[Result]] = ([], [])
+    rounds: list[list[Result]] = [[] for _ in loads]
     for _ in range(max(1, round(duration / ROUND_SECONDS))):
-        for load, runs in zip(pair, rounds, strict=True):
+        for load, runs in zip(loads, rounds, strict=True):
             runs.append(load.wrk(connections, ROUND_SECONDS).result())
     after = loop_ms(SERVICE_CPU)
     slowest = max(before, after) if before is not None and after is not None else 0.0
-    theirs_result, ours_result = (
-        _summed(load, runs, slowest) for load, runs in zip(pair, rounds, strict=True)
-    )
-    return ours_result, theirs_result
+    return [_summed(load, runs, slowest) for load, runs in zip(loads, rounds, strict=True)]
 
 
 def _summed(load: Load, runs: list[Result], loop: float) -> Result:

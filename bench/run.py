@@ -26,7 +26,7 @@ from pathlib import Path
 
 from common import HarnessError
 from counts import check_count
-from load import Load, Wrk, profile, run_id, run_in_turns, run_wrk
+from load import Load, Wrk, profile, run_all_in_turns, run_id, run_in_turns, run_wrk
 from machine import OtherLoad, cpu_busy
 from results import Result, Row, compare, steadiness, table
 from servers import (
@@ -169,42 +169,55 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+# The two-worker server again, each worker on a CPU of its own (widget/cpus.py).
+PINNED = {"PETITION_WIDGET_PIN_WORKERS": "1"}
+
+
 def worker_rows(
     args: argparse.Namespace, duration: int, warmup: int, conns: int
 ) -> tuple[list[Row], list[tuple[str, bool, str]]]:
-    """One worker against two, each on a fresh database, loaded in turns: the servers and wrk
-    (two threads) share both CPUs here, so neither has a core to itself. Also count = rows."""
+    """One worker against two, unpinned and pinned to a CPU each (PETITION_WIDGET_PIN_WORKERS),
+    each on a fresh database, loaded in turns: the servers and wrk (two threads) share both
+    CPUs here, so neither has a core to itself. Two workers are compared with one run the same
+    way. Also count = rows."""
     print("workers, in turns (the server and wrk share both CPUs):", flush=True)
+    kinds = {
+        "1 worker(s)": (1, {}), "2 worker(s)": (2, {}),
+        "1 worker(s) pinned": (1, PINNED), "2 worker(s) pinned": (2, PINNED),
+    }  # fmt: skip
     with contextlib.ExitStack() as stack:
         servers = {}
-        for workers in (1, 2):
-            tmp = Path(
-                stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-w{workers}-"))
-            )
-            server = prepare_widget(tmp, args.signatures, workers=workers, cpus=BOTH_CPUS)
-            servers[workers] = (stack.enter_context(server.running()), tmp)
+        for n, (label, (workers, env)) in enumerate(kinds.items()):
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-w{n}-")))
+            server = prepare_widget(tmp, args.signatures, env, workers=workers, cpus=BOTH_CPUS)
+            servers[label] = (stack.enter_context(server.running()), tmp)
 
-        def load(workers: int, path: str, token: str | None = None) -> Load:
-            server = servers[workers][0]
-            label = f"{'embed page' if token is None else 'sign POST'}, {workers} worker(s)"
+        def load(label: str, path: str, token: str | None = None) -> Load:
+            server = servers[label][0]
+            name = f"{'embed page' if token is None else 'sign POST'}, {label}"
             url = f"{server.base}/c/{SLUG}/{path}"
-            return Load(f"{label}, shared CPUs", url, server, token, BOTH_CPUS)
+            return Load(f"{name}, shared CPUs", url, server, token, BOTH_CPUS)
 
-        embed2, embed1 = run_in_turns(load(2, "embed"), load(1, "embed"), conns, duration, warmup)
-        sign2, sign1 = run_in_turns(
-            load(2, "sign", fetch_token(servers[2][0])),
-            load(1, "sign", fetch_token(servers[1][0])),
+        embed1, embed2, embed1p, embed2p = run_all_in_turns(
+            [load(label, "embed") for label in kinds], conns, duration, warmup
+        )
+        sign1, sign2, sign1p, sign2p = run_all_in_turns(
+            [load(label, "sign", fetch_token(servers[label][0])) for label in kinds],
             conns, duration, warmup,
         )  # fmt: skip
         checks = []
-        for workers, (server, tmp) in servers.items():
+        for label, (server, tmp) in servers.items():
             ok, detail = check_count(server, tmp / "petition-widget.db")
-            checks.append((f"{workers} worker(s)", ok, detail))
+            checks.append((label, ok, detail))
     rows = [
         Row(embed1),
         compare(embed2, embed1, "1 worker", 1.60),
+        Row(embed1p),
+        compare(embed2p, embed1p, "1 pinned", 1.60),
         Row(sign1),
         compare(sign2, sign1, "1 worker", 1.60),
+        Row(sign1p),
+        compare(sign2p, sign1p, "1 pinned", 1.60),
     ]
     return rows, checks
 

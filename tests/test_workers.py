@@ -110,3 +110,104 @@ async def test_a_writer_kept_waiting_by_another_process_is_told_to_try_again(tmp
     finally:
         await store.close()
     assert rows(path) == 2
+
+
+# A worker: claims a CPU, says which (or None) and where it now runs, lives until its stdin closes.
+PIN_CLAIM = """
+import os, sys
+from widget.cpus import pin_to_a_free_cpu
+claim = pin_to_a_free_cpu()
+print(claim and claim[0], sorted(os.sched_getaffinity(0)), flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_each_worker_claims_a_cpu_no_sibling_holds_and_a_dead_ones_is_free_again():
+    allowed = sorted(os.sched_getaffinity(0))[:2]
+    if len(allowed) < 2:
+        pytest.fail("this test needs two CPUs (the CI machine has two)")
+    a, b = allowed
+    workers: list[subprocess.Popen[str]] = []
+
+    def start() -> str:
+        worker = subprocess.Popen(
+            ["taskset", "-c", f"{a},{b}", sys.executable, "-c", PIN_CLAIM],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        workers.append(worker)
+        assert worker.stdout is not None
+        return worker.stdout.readline().strip()
+
+    try:
+        assert start() == f"{a} [{a}]"
+        assert start() == f"{b} [{b}]"
+        # Both held: the third stays on both CPUs rather than share one.
+        assert start() == f"None [{a}, {b}]"
+        first = workers[0]
+        first.communicate(timeout=10)  # the first worker ends: its CPU is free again
+        assert start() == f"{a} [{a}]"
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.communicate(timeout=10)  # and its pipes closed
+
+
+def test_pinned_workers_run_on_a_cpu_each_and_a_replacement_takes_the_freed_one(tmp_path):
+    allowed = sorted(os.sched_getaffinity(0))
+    env = {
+        **os.environ, "PETITION_WIDGET_SECRET_KEY": TEST_SECRET,
+        "PETITION_WIDGET_PUBLIC_KEY": TEST_PUBLIC_KEY, "PETITION_WIDGET_PIN_WORKERS": "1",
+    }  # fmt: skip
+    port = free_port()
+    with (tmp_path / "serve.log").open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "widget", "serve", "--port", str(port), "--workers", "2",
+             "--database", "f.db"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def cpus_of_workers() -> list[set[int]]:
+        return [os.sched_getaffinity(pid) for pid in workers_of(server.pid)]
+
+    try:
+        until(lambda: len(workers_of(server.pid)) == 2, 30)
+        wait_until_ready(base, server)
+        until(lambda: all(len(cpus) == 1 for cpus in cpus_of_workers()), 30)
+        first = cpus_of_workers()
+        assert sorted(min(cpus) for cpus in first) == allowed[:2]  # one CPU each, not the same
+        os.kill(workers_of(server.pid)[0], signal.SIGKILL)
+        until(lambda: len(workers_of(server.pid)) == 2, 30)
+        until(lambda: all(len(cpus) == 1 for cpus in cpus_of_workers()), 30)
+        assert sorted(min(cpus) for cpus in cpus_of_workers()) == allowed[:2]
+        assert httpx.get(f"{base}/api/campaigns/belarus", timeout=10).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()
+
+
+def test_one_pinned_worker_runs_on_one_cpu(tmp_path):
+    env = {
+        **os.environ, "PETITION_WIDGET_SECRET_KEY": TEST_SECRET,
+        "PETITION_WIDGET_PUBLIC_KEY": TEST_PUBLIC_KEY, "PETITION_WIDGET_PIN_WORKERS": "1",
+    }  # fmt: skip
+    port = free_port()
+    with (tmp_path / "serve.log").open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "widget", "serve", "--port", str(port), "--database", "f.db"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}", server)
+        # Its threads too: the event loop's and SQLite's, started after the pinning.
+        threads = list(Path(f"/proc/{server.pid}/task").iterdir())
+        assert len(threads) > 1
+        assert {frozenset(os.sched_getaffinity(int(t.name))) for t in threads} == {
+            frozenset({min(os.sched_getaffinity(0))})
+        }
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert "pinned to CPU" in (tmp_path / "serve.log").read_text()

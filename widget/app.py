@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
-from widget import auth, campaigns, urls
+from widget import auth, campaigns, cpus, urls
 from widget.confirmation import Composer
 from widget.counter import Counter
 from widget.delivery import Compression, FastPath, VersionedStaticFiles
@@ -155,7 +155,11 @@ async def prepare(settings: Settings) -> None:
 
 def from_environment() -> ServingHeap:
     """The app of one worker process of `serve --workers N`, from the environment."""
-    return ServingHeap(create_app(Settings.load()))
+    settings = Settings.load()
+    pinned = cpus.pin_to_a_free_cpu() if settings.pin_workers else None
+    app = create_app(settings)
+    app.state.pinned = pinned  # the claim on the CPU lasts as long as the worker
+    return ServingHeap(app)
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -52,6 +52,12 @@ class Settings:
     host: str = _setting("127.0.0.1", "Address to listen on.")
     port: int = _setting(8000, "Port to listen on.")
     workers: int = _setting(1, "Processes `serve` runs (one per core), each with its own writer.")
+    pin_workers: bool = _setting(
+        False,
+        "Pin each uvicorn process `serve` runs to a CPU of its own (Linux): its event loop and "
+        "SQLite thread then share a core, and workers do not meet (signing about 15 % faster "
+        "here). Leave off where other work shares the cores.",
+    )
     server: str = _setting(
         "uvicorn", "The HTTP server `serve` runs: uvicorn, or granian (the `granian` extra)."
     )
