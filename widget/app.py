@@ -155,6 +155,9 @@ async def prepare(settings: Settings) -> None:
 
 def from_environment() -> ServingHeap:
     """The app of one worker process of `serve --workers N`, from the environment."""
+    from widget.cli.common import configure_logging
+
+    configure_logging()
     settings = Settings.load()
     pinned = cpus.pin_to_a_free_cpu() if settings.pin_workers else None
     app = create_app(settings)

@@ -124,8 +124,10 @@ def granian_app() -> Any:
     """The app of one Granian worker, from the environment, trusting a proxy's forwarded
     headers from the same addresses as uvicorn would."""
     from widget.app import create_app
+    from widget.cli.common import configure_logging
     from widget.heap import ServingHeap
 
+    configure_logging()
     settings = Settings.load()
     app = ServingHeap(create_app(settings))
     if not settings.forwarded_allow_ips:

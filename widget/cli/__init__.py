@@ -8,7 +8,6 @@ import argparse
 import asyncio
 import importlib.util
 import ipaddress
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from widget import (
     sealing,
 )
 from widget.cli import content, data
-from widget.cli.common import CommandError, database_flag
+from widget.cli.common import CommandError, configure_logging, database_flag
 from widget.settings import ENV_PREFIX, Settings, SettingsError, database_file, is_postgres
 
 __all__ = ["CommandError", "build_parser", "main"]
@@ -158,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
         settings = Settings.load(
             **{

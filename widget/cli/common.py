@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import IO
@@ -64,3 +65,10 @@ def write_text(text: str, output: str | None) -> None:
             handle.write(text)
     else:
         sys.stdout.write(text)
+
+
+def configure_logging() -> None:
+    """The service's own lines (`LEVEL name: message`, INFO and above) on stderr, in the
+    command's process and in every worker `serve` starts, which begins with no logging set
+    up (there, INFO lines were dropped and warnings printed without their level)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
