@@ -3,6 +3,7 @@ keeps the bounds on slow and oversized requests, and ends within the graceful ti
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -89,6 +90,17 @@ def test_serve_says_when_granian_is_not_installed(tmp_path):
     )  # fmt: skip
     assert done.returncode == 1
     assert "granian is not installed: pip install 'petition-widget[granian]'" in done.stderr
+    assert not (tmp_path / "x.db").exists()  # nothing made
+
+
+def test_pinned_workers_are_refused_with_granian_rather_than_ignored(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "widget", "serve", "--server", "granian", "--database", "x.db"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PETITION_WIDGET_PIN_WORKERS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "PETITION_WIDGET_PIN_WORKERS pins uvicorn's processes only" in done.stderr
     assert not (tmp_path / "x.db").exists()  # nothing made
 
 

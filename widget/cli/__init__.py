@@ -208,6 +208,11 @@ def serve(settings: Settings) -> None:
         )
 
     refuse_a_read_only_database(settings.database)
+    if settings.server == "granian" and settings.pin_workers:
+        raise CommandError(
+            f"{ENV_PREFIX}PIN_WORKERS pins uvicorn's processes only: unset it to serve with "
+            "granian, or serve with uvicorn (the default)"
+        )
     if settings.server == "granian" and importlib.util.find_spec("granian") is None:
         raise CommandError(
             "granian is not installed: pip install 'petition-widget[granian]', or serve with "
