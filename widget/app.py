@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
-from widget import auth, campaigns, cpus, urls
+from widget import auth, campaigns, urls
 from widget.confirmation import Composer
 from widget.counter import Counter
 from widget.delivery import Compression, FastPath, VersionedStaticFiles
@@ -159,10 +159,7 @@ def from_environment() -> ServingHeap:
 
     configure_logging()
     settings = Settings.load()
-    pinned = cpus.pin_to_a_free_cpu() if settings.pin_workers else None
-    app = create_app(settings)
-    app.state.pinned = pinned  # the claim on the CPU lasts as long as the worker
-    return ServingHeap(app)
+    return ServingHeap(create_app(settings), pin_cpu=settings.pin_workers)
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -12,6 +12,10 @@ Python's 700: a request frees nearly all it makes as soon as it is done, so with
 flight 700 was reached many times a second for almost nothing to find (about 3 % of the time
 of a signing load). Garbage in cycles still goes, after at most 7,000 such objects.
 
+Where asked (PETITION_WIDGET_PIN_WORKERS), the process is also pinned to a CPU of its own
+when it is wrapped, before its lifespan starts any thread (widget/cpus.py); the claim on the
+CPU lives as long as this wrapper, that is as long as the server.
+
 Only the processes that `serve` runs do this: a frozen object is never collected as garbage
 (what is freed by its count still is), which a server pays for once, and a test process that
 starts a thousand apps would pay for each."""
@@ -19,8 +23,11 @@ starts a thousand apps would pay for each."""
 from __future__ import annotations
 
 import gc
+import socket
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from widget import cpus
 
 YOUNGEST_THRESHOLD = 7000
 
@@ -28,10 +35,13 @@ YOUNGEST_THRESHOLD = 7000
 class ServingHeap:
     """The app as `serve` runs it: once its lifespan has started, the heap is collected and
     frozen, and the youngest generation's threshold raised. Every other message passes
-    through untouched."""
+    through untouched. With `pin_cpu`, the process is pinned to a free CPU at once."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, pin_cpu: bool = False) -> None:
         self.app = app
+        self.pinned: tuple[int, socket.socket] | None = (
+            cpus.pin_to_a_free_cpu() if pin_cpu else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":

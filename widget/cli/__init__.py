@@ -13,17 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-from widget import (
-    campaigns,
-    cpus,
-    doctor,
-    exports,
-    operations,
-    operators,
-    partners,
-    review,
-    sealing,
-)
+from widget import campaigns, doctor, exports, operations, operators, partners, review, sealing
 from widget.cli import content, data
 from widget.cli.common import CommandError, configure_logging, database_flag
 from widget.settings import ENV_PREFIX, Settings, SettingsError, database_file, is_postgres
@@ -221,9 +211,8 @@ def serve(settings: Settings) -> None:
     from widget.server import uvicorn_options
 
     if settings.workers == 1 and settings.server == "uvicorn":
-        pinned = cpus.pin_to_a_free_cpu() if settings.pin_workers else None  # held while serving
-        uvicorn.run(ServingHeap(create_app(settings)), **uvicorn_options(settings))
-        del pinned
+        app = ServingHeap(create_app(settings), pin_cpu=settings.pin_workers)
+        uvicorn.run(app, **uvicorn_options(settings))
         return
     # Several processes: what must be made once (the secret key, the key pair, the schema, the
     # default campaign) is made here, before any worker starts; each worker then builds the
