@@ -30,7 +30,9 @@ async def campaign_list(settings: Settings, args: argparse.Namespace) -> None:
     if not rows:
         print("no campaigns")
         return
-    # COUNT is public (offset + every signature received); SIGNERS, each address once, is not.
+    # COUNT is public (offset + every signature received). SIGNERS, each address once, is for
+    # whoever runs this on the server: they hold the database and the secret key, which test
+    # an address anyway. The admin, which a stolen session reaches, shows no such count.
     width = max(len(c.slug) for c, _ in rows)
     print(f"{'SLUG':<{width}}  {'STATUS':<6}  {'COUNT':>8}  {'SIGNATURES':>10}  SIGNERS")
     for campaign, signatures in rows:

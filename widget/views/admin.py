@@ -157,7 +157,7 @@ async def home(request: Request) -> Response:
     rows = []
     for campaign, signatures in await service.store.campaigns():
         stats = await service.store.stats(campaign.slug, since)
-        rows.append((campaign, signatures, stats.signers, stats.last_24h))
+        rows.append((campaign, signatures, stats.last_24h))
     recent = await service.store.audit_log(10, DANGEROUS_ACTIONS)
     return page(request, "admin/home.html", rows=rows, recent=recent)
 
