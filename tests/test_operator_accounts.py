@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import BASE, make_settings
+from tests.conftest import BASE, count, make_settings, sign, signer
 from tests.test_abuse import REDIS_URL, redis_db  # noqa: F401 - a fixture
 from tests.test_admin import CSRF_RE, PASSWORD, add_operator
+from tests.test_sealing import DOMAIN_KEY
 from widget import auth, logins, operations, operators, sealing
 from widget.app import create_app
 
@@ -246,6 +247,35 @@ async def test_dangerous_acts_need_a_fresh_password(app_at):
         home = await colleague.get("/admin")
         assert "export" in home.text and "op@example.org" in home.text
         assert "signer.delete" in home.text
+
+
+async def test_a_count_by_email_domain_needs_a_fresh_password_and_every_operator_sees_it(app_at):
+    """The invalidation preview by email domain answers "did anyone at this domain sign?" (a
+    family's or a small employer's domain names people): asked like the act, and audited."""
+    async with app_at(domain_key=DOMAIN_KEY) as (app, at):
+        await add_operator(at("192.0.2.1"))
+        reader = at("203.0.113.9")
+        await sign(reader, signer(1, email="alesia@family.example"))
+        browser = at("192.0.2.1")
+        await log_in(browser)
+        await stale(app)
+        path = "/admin/campaigns/belarus/review/invalidate"
+        by_time = await form_post(browser, path, {"since": "2026-01-01T00:00"})
+        assert "Invalidate 1 signature(s)?" in by_time.text  # changes nothing, tells no one
+        asked = await form_post(browser, path, {"email_domain": "family.example"})
+        assert 'name="confirm_password"' in asked.text and "Invalidate 1" not in asked.text
+        replay = dict(
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', asked.text)
+        )
+        counted = await browser.post(path, data={**replay, "confirm_password": PASSWORD})
+        assert "Invalidate 1 signature(s)?" in counted.text
+        assert await count(reader) == 786  # nothing changed
+
+        await add_operator(at("192.0.2.1"), "colleague@example.org")
+        colleague = at("198.51.100.7")
+        await log_in(colleague, "colleague@example.org")
+        home = (await colleague.get("/admin")).text
+        assert "invalidate.count" in home and "1 by email_domain=family.example" in home
 
 
 async def test_renaming_a_partner_needs_no_password_but_a_new_key_does(app_at):

@@ -150,12 +150,14 @@ async def invalidate(
 
 
 async def count_invalidatable(
-    store: Store, slug: str, which: review.Invalidation, domain_secret: str | None
+    store: Store, actor: str, slug: str, which: review.Invalidation, domain_secret: str | None
 ) -> int:
-    """How many signatures `invalidate` would uncount: what the admin asks to confirm."""
-    return await review.count_invalidatable(
-        store, await campaign(store, slug), domain_secret, which
-    )
+    """How many signatures `invalidate` would uncount: what the admin asks to confirm. A count
+    by email domain tells whether anyone at that domain signed, so it is recorded like an act."""
+    n = await review.count_invalidatable(store, await campaign(store, slug), domain_secret, which)
+    if which.email_domain:
+        await store.audit(actor, "invalidate.count", slug, f"{n} by {which.describe()}")
+    return n
 
 
 async def count_purgeable(store: Store, slug: str, older_than_days: int) -> int:

@@ -30,9 +30,9 @@ ADMIN = URLs()
 WRONG_PASSWORD = "That is not the right password."  # noqa: S105 - a message, not a password
 # What every operator sees on the admin's front page: the latest acts that could hurt signers.
 DANGEROUS_ACTIONS = (
-    "export", "partner.link", "signer.delete", "invalidate", "purge", "partner.save",
-    "operator.add", "operator.password", "operator.remove", "session.end", "forget-domains",
-    "operator.reset-2fa", "operator.passkey-add", "operator.passkey-remove",
+    "export", "partner.link", "signer.delete", "invalidate", "invalidate.count", "purge",
+    "partner.save", "operator.add", "operator.password", "operator.remove", "session.end",
+    "forget-domains", "operator.reset-2fa", "operator.passkey-add", "operator.passkey-remove",
     "operator.recovery-codes", "operator.recovery-code",
 )  # fmt: skip
 

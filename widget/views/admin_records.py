@@ -158,7 +158,7 @@ async def review_action(request: Request) -> Response:
     action = request.path_params["action"]
     store, slug = service.store, campaign.slug
     if action in ("invalidate", "purge") and form.get("proceed") != "1":
-        return await _preview(request, campaign, action, form)
+        return await _preview(request, who, campaign, action, form)
     if action != "release":  # releasing only counts what an operator held back
         await confirmed(request, who, form)
     try:
@@ -207,15 +207,19 @@ PREVIEWS = {
 
 
 async def _preview(
-    request: Request, campaign: Campaign, action: str, form: dict[str, str]
+    request: Request, who: str, campaign: Campaign, action: str, form: dict[str, str]
 ) -> Response:
-    """How many signatures the act would touch, and a button to go on: nothing changes yet."""
+    """How many signatures the act would touch, and a button to go on: nothing changes yet.
+    A count by email domain says whether anyone at that domain signed: like the act, it needs
+    a fresh password, and it is in the audit log."""
     service = service_of(request)
     try:
         if action == "invalidate":
             which = _invalidation(form)
+            if which.email_domain:
+                await confirmed(request, who, form)
             n = await operations.count_invalidatable(
-                service.store, campaign.slug, which, service.settings.domain_key
+                service.store, who, campaign.slug, which, service.settings.domain_key
             )
             matching = which.describe()
         else:
