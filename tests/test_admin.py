@@ -160,7 +160,7 @@ async def test_operator_journey(client, tmp_path):
 
     # Every step is in the audit log, with no signer data.
     audit = (await client.get("/admin/audit")).text
-    for action in ["campaign.save", "partner.save", "partner.link", "partner.rotate_key",
+    for action in ["campaign.origins", "partner.save", "partner.link", "partner.rotate_key",
                    "export", "signer.delete"]:  # fmt: skip
         assert action in audit
     assert "alesia" not in audit.lower()

@@ -278,6 +278,45 @@ async def test_a_count_by_email_domain_needs_a_fresh_password_and_every_operator
         assert "invalidate.count" in home and "1 by email_domain=family.example" in home
 
 
+async def test_a_campaigns_new_trusted_host_needs_a_fresh_password_and_every_operator_sees_it(
+    app_at,
+):
+    """A page on an origin the campaign names hears that its visitor signed: an infiltrator
+    who adds their own site must give the password again, and everyone sees it done. Editing
+    the texts asks for nothing."""
+    from tests.test_admin import NEW_CAMPAIGN
+
+    async with app_at() as (app, at):
+        await add_operator(at("192.0.2.1"))
+        browser = at("192.0.2.1")
+        await log_in(browser)
+        await stale(app)
+        path = "/admin/campaigns/belarus"
+        form = {**NEW_CAMPAIGN, "counter_offset": "785", "allowed_origins": ""}
+        texts = await form_post(browser, path, {**form, "title": "A new title"})
+        assert texts.status_code == 303  # `*` stays: any page frames it, none is told
+        asked = await form_post(
+            browser, path, {**form, "allowed_origins": "https://watcher.example"}
+        )
+        assert 'name="confirm_password"' in asked.text
+        campaign = await app.state.service.campaigns.get("belarus")
+        assert campaign.allowed_origins == ("*",)
+        replay = dict(
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', asked.text)
+        )
+        saved = await browser.post(path, data={**replay, "confirm_password": PASSWORD})
+        assert saved.status_code == 303
+        campaign = await app.state.service.campaigns.get("belarus")
+        assert campaign.allowed_origins == ("https://watcher.example",)
+
+        await add_operator(at("192.0.2.1"), "colleague@example.org")
+        colleague = at("198.51.100.7")
+        await log_in(colleague, "colleague@example.org")
+        home = (await colleague.get("/admin")).text
+        assert "campaign.origins" in home and "https://watcher.example" in home
+        assert "A new title" not in home  # a text edit is in the audit log, not on the front page
+
+
 async def test_renaming_a_partner_needs_no_password_but_a_new_key_does(app_at):
     async with app_at() as (app, at):
         store = app.state.service.store

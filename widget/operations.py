@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from widget import operators, review, signing
-from widget.campaigns import Campaign
+from widget.campaigns import ANY_ORIGIN, Campaign
 from widget.partners import Partner, PartnerLinks
 from widget.sealing import Sealer
 from widget.store import Audit, Store
@@ -69,11 +69,24 @@ def describe_changes(old: Campaign | None, new: Campaign) -> str:
     return "; ".join(parts) or "no change"
 
 
+def changes_trusted_hosts(old: Campaign | None, new: Campaign) -> bool:
+    """Whether a save changes the host pages the campaign names: a page on one of them hears
+    that its visitor signed (`*` lets any page frame the widget but trusts none)."""
+
+    def named(campaign: Campaign | None) -> set[str]:
+        return {o for o in campaign.allowed_origins if o != ANY_ORIGIN} if campaign else set()
+
+    return named(old) != named(new)
+
+
 async def save_campaign(store: Store, actor: str, new: Campaign) -> bool:
-    """Create or update a campaign; True if created. The audit says what changed."""
+    """Create or update a campaign; True if created. The audit says what changed, and names a
+    change of trusted hosts apart (`campaign.origins`), for every operator to see."""
     old = await find_campaign(store, new.slug)
-    detail = describe_changes(old, new)
-    return await store.save_campaign(new, Audit(actor, "campaign.save", new.slug, detail))
+    action = "campaign.origins" if changes_trusted_hosts(old, new) else "campaign.save"
+    return await store.save_campaign(
+        new, Audit(actor, action, new.slug, describe_changes(old, new))
+    )
 
 
 async def save_partner(store: Store, actor: str, new: Partner) -> bool:

@@ -13,14 +13,14 @@ from starlette.responses import RedirectResponse, Response
 from widget import auth, campaigns, chart, exports, operations, security
 from widget.campaigns import Campaign, CampaignError
 from widget.countries import country_choices
-from widget.service import Service, service_of
+from widget.service import service_of
 from widget.snippets import snippet
 from widget.store.types import Stats
 from widget.templating import describe_colour
 from widget.texts import LANGUAGES
 from widget.texts import TEXT_FIELDS as CONTENT_FIELDS
 from widget.urls import URLs
-from widget.views.admin import ADMIN, guarded_post, hours_ago, page
+from widget.views.admin import ADMIN, confirmed, guarded_post, hours_ago, page
 from widget.views.guards import campaign_or_404
 
 TEXT_FIELDS = (
@@ -60,9 +60,16 @@ def _campaign_data(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]
     return data
 
 
-async def save_campaign(service: Service, actor: str, new: Campaign) -> None:
-    """Save with its audit entry, and make the running service see the change at once."""
-    await operations.save_campaign(service.store, actor, new)
+async def save_campaign(
+    request: Request, who: str, form: dict[str, str], old: Campaign | None, new: Campaign
+) -> None:
+    """Save with its audit entry, and make the running service see the change at once. New
+    trusted hosts hear when their visitor signs: like a partner's origins, they need the
+    password again."""
+    if operations.changes_trusted_hosts(old, new):
+        await confirmed(request, who, form)
+    service = service_of(request)
+    await operations.save_campaign(service.store, who, new)
     await service.campaigns.reload(force=True)
 
 
@@ -81,7 +88,7 @@ async def campaign_create(request: Request) -> Response:
             raise CampaignError("slug", "is already used by another campaign")
     except CampaignError as exc:
         return page(request, "admin/campaign_form.html", 422, campaign=None, values=form, error=exc)
-    await save_campaign(service, who, new)
+    await save_campaign(request, who, form, None, new)
     return RedirectResponse(ADMIN.campaign(new.slug), 303)
 
 
@@ -98,7 +105,7 @@ async def campaign_update(request: Request) -> Response:
         new = campaigns.parse(_campaign_data(form, campaign.to_dict()))
     except CampaignError as exc:
         return await campaign_page(request, campaign, values=form, error=exc, status=422)
-    await save_campaign(service_of(request), who, new)
+    await save_campaign(request, who, form, campaign, new)
     return RedirectResponse(ADMIN.campaign(campaign.slug) + "?saved=1", 303)
 
 

@@ -11,7 +11,6 @@ from starlette.responses import RedirectResponse, Response
 from widget import auth, campaigns
 from widget.campaigns import Campaign, CampaignError
 from widget.i18n import autonym
-from widget.service import service_of
 from widget.texts import LANGUAGES, TEXT_FIELDS
 from widget.urls import URLs
 from widget.views.admin import guarded_post, page
@@ -83,5 +82,5 @@ async def save(request: Request) -> Response:
     except CampaignError as exc:
         field = exc.field.removeprefix(f"translations.{lang}.")
         return _editor(request, campaign, lang, form, CampaignError(field, exc.problem), 422)
-    await save_campaign(service_of(request), who, new)
+    await save_campaign(request, who, form, campaign, new)
     return RedirectResponse(URLs().campaign(campaign.slug) + "?saved=1#h-translations", 303)
