@@ -278,12 +278,24 @@ async def test_a_count_by_email_domain_needs_a_fresh_password_and_every_operator
         assert "invalidate.count" in home and "1 by email_domain=family.example" in home
 
 
-async def test_a_campaigns_new_trusted_host_needs_a_fresh_password_and_every_operator_sees_it(
-    app_at,
+@pytest.mark.parametrize(
+    ("change", "action", "shown"),
+    [
+        # A page on an origin the campaign names hears that its visitor signed.
+        ({"allowed_origins": "https://watcher.example"}, "campaign.origins",
+         "https://watcher.example"),
+        # Closed in the past and purged 0 days later: a purge, at the next housekeeping round.
+        ({"closes_at": "2026-01-01T00:00:00Z", "purge_after_days": "0"}, "campaign.schedule",
+         "purge_after_days: None -&gt; 0"),
+    ],
+    ids=["trusted-host", "purge-time"],
+)  # fmt: skip
+async def test_a_campaign_edit_that_stands_for_a_dangerous_act_needs_a_fresh_password(
+    app_at, change, action, shown
 ):
-    """A page on an origin the campaign names hears that its visitor signed: an infiltrator
-    who adds their own site must give the password again, and everyone sees it done. Editing
-    the texts asks for nothing."""
+    """An infiltrator could name their own site among a campaign's origins, or set its purge
+    for now, through the edit form: either asks for the password again, like a partner's
+    origins or a purge, and every operator sees it done. Editing the texts asks for nothing."""
     from tests.test_admin import NEW_CAMPAIGN
 
     async with app_at() as (app, at):
@@ -295,25 +307,22 @@ async def test_a_campaigns_new_trusted_host_needs_a_fresh_password_and_every_ope
         form = {**NEW_CAMPAIGN, "counter_offset": "785", "allowed_origins": ""}
         texts = await form_post(browser, path, {**form, "title": "A new title"})
         assert texts.status_code == 303  # `*` stays: any page frames it, none is told
-        asked = await form_post(
-            browser, path, {**form, "allowed_origins": "https://watcher.example"}
-        )
+        before = await app.state.service.campaigns.get("belarus")
+        asked = await form_post(browser, path, {**form, **change})
         assert 'name="confirm_password"' in asked.text
-        campaign = await app.state.service.campaigns.get("belarus")
-        assert campaign.allowed_origins == ("*",)
+        assert await app.state.service.campaigns.get("belarus") == before
         replay = dict(
             re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', asked.text)
         )
         saved = await browser.post(path, data={**replay, "confirm_password": PASSWORD})
         assert saved.status_code == 303
-        campaign = await app.state.service.campaigns.get("belarus")
-        assert campaign.allowed_origins == ("https://watcher.example",)
+        assert await app.state.service.campaigns.get("belarus") != before
 
         await add_operator(at("192.0.2.1"), "colleague@example.org")
         colleague = at("198.51.100.7")
         await log_in(colleague, "colleague@example.org")
         home = (await colleague.get("/admin")).text
-        assert "campaign.origins" in home and "https://watcher.example" in home
+        assert action in home and shown in home
         assert "A new title" not in home  # a text edit is in the audit log, not on the front page
 
 

@@ -69,21 +69,28 @@ def describe_changes(old: Campaign | None, new: Campaign) -> str:
     return "; ".join(parts) or "no change"
 
 
-def changes_trusted_hosts(old: Campaign | None, new: Campaign) -> bool:
-    """Whether a save changes the host pages the campaign names: a page on one of them hears
-    that its visitor signed (`*` lets any page frame the widget but trusts none)."""
+def guarded_change(old: Campaign | None, new: Campaign) -> str | None:
+    """The audit name of a campaign save that, like the act it stands for, needs a fresh
+    password and is shown to every operator; None for any other save. Two do: a change of the
+    host pages the campaign names (a page there hears that its visitor signed; `*` lets any
+    page frame the widget but trusts none), and a new time for its purge (set sooner, it is a
+    purge)."""
 
     def named(campaign: Campaign | None) -> set[str]:
         return {o for o in campaign.allowed_origins if o != ANY_ORIGIN} if campaign else set()
 
-    return named(old) != named(new)
+    if named(old) != named(new):
+        return "campaign.origins"
+    if new.purge_at and (old is None or old.purge_at != new.purge_at):
+        return "campaign.schedule"
+    return None
 
 
 async def save_campaign(store: Store, actor: str, new: Campaign) -> bool:
-    """Create or update a campaign; True if created. The audit says what changed, and names a
-    change of trusted hosts apart (`campaign.origins`), for every operator to see."""
+    """Create or update a campaign; True if created. The audit says what changed, under its
+    own name when it needs a fresh password (`guarded_change`)."""
     old = await find_campaign(store, new.slug)
-    action = "campaign.origins" if changes_trusted_hosts(old, new) else "campaign.save"
+    action = guarded_change(old, new) or "campaign.save"
     return await store.save_campaign(
         new, Audit(actor, action, new.slug, describe_changes(old, new))
     )

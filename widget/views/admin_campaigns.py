@@ -64,9 +64,9 @@ async def save_campaign(
     request: Request, who: str, form: dict[str, str], old: Campaign | None, new: Campaign
 ) -> None:
     """Save with its audit entry, and make the running service see the change at once. New
-    trusted hosts hear when their visitor signs: like a partner's origins, they need the
-    password again."""
-    if operations.changes_trusted_hosts(old, new):
+    trusted hosts (they hear when their visitor signs) and a new purge time need the password
+    again, like a partner's origins and a purge."""
+    if operations.guarded_change(old, new):
         await confirmed(request, who, form)
     service = service_of(request)
     await operations.save_campaign(service.store, who, new)
