@@ -173,10 +173,11 @@ async def count_invalidatable(
     store: Store, actor: str, slug: str, which: review.Invalidation, domain_secret: str | None
 ) -> int:
     """How many signatures `invalidate` would uncount: what the admin asks to confirm. A count
-    by email domain tells whether anyone at that domain signed, so it is recorded like an act."""
+    by email domain tells whether anyone at that domain signed, so it is recorded like an act:
+    what was asked, not the answer, which every operator would then read."""
     n = await review.count_invalidatable(store, await campaign(store, slug), domain_secret, which)
     if which.email_domain:
-        await store.audit(actor, "invalidate.count", slug, f"{n} by {which.describe()}")
+        await store.audit(actor, "invalidate.count", slug, which.describe())
     return n
 
 
