@@ -27,7 +27,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -168,6 +168,34 @@ def pytest_configure(config: pytest.Config) -> None:
         "shared_service: the test never signs, so it may use a service shared with the other "
         "such tests of its module instead of starting its own",
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A browser test that fails says, in the report CI prints, what each frame of its page
+    showed and what the service logged: a failure that does not come again can still be read."""
+    report = yield
+    if report.when == "call" and report.failed:
+        found = getattr(item, "funcargs", {})
+        if isinstance(found.get("page"), Page):
+            report.sections.append(("what the browser showed", browser_showed(found["page"])))
+        if isinstance(found.get("service"), Service):
+            lines = found["service"].log.read_text(errors="replace").splitlines()
+            report.sections.append(("the service's log, last lines", "\n".join(lines[-20:])))
+    return report
+
+
+def browser_showed(page: Page) -> str:
+    shown = []
+    for frame in page.frames:
+        try:
+            text = frame.locator("body").inner_text(timeout=1000)
+        except PlaywrightError as exc:
+            text = f"(unreadable: {exc.message.splitlines()[0]})"
+        shown.append(f"{frame.url}\n{text[:800]}")
+    return "\n\n".join(shown)
 
 
 def partner_origin(server: PartnerServer) -> str:
