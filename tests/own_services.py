@@ -74,12 +74,14 @@ class OwnPostgres:
         """Every process of the cluster stopped (SIGSTOP), as a hung server would be."""
         pids = self.processes()
         for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
+            with contextlib.suppress(ProcessLookupError):  # a backend that ended meanwhile
+                os.kill(pid, signal.SIGSTOP)
         try:
             yield
         finally:
             for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
 
 @contextlib.contextmanager

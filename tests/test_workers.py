@@ -26,10 +26,16 @@ from widget.store import StoreError, open_store
 
 
 def workers_of(parent: int) -> list[int]:
+    """uvicorn's workers under `parent`, not multiprocessing's resource tracker. A worker gone
+    between pgrep and the look at its command line (one just killed) is not counted, and a
+    killed one not yet reaped has an empty command line."""
     found = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True)
-    pids = [int(p) for p in found.stdout.split()]
-    # uvicorn's workers, not multiprocessing's resource tracker.
-    return [p for p in pids if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    workers = []
+    for pid in (int(p) for p in found.stdout.split()):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                workers.append(pid)
+    return workers
 
 
 def rows(path) -> int:
@@ -169,7 +175,11 @@ def test_pinned_workers_run_on_a_cpu_each_and_a_replacement_takes_the_freed_one(
     base = f"http://127.0.0.1:{port}"
 
     def cpus_of_workers() -> list[set[int]]:
-        return [os.sched_getaffinity(pid) for pid in workers_of(server.pid)]
+        found = []
+        for pid in workers_of(server.pid):
+            with contextlib.suppress(ProcessLookupError):  # gone since it was listed
+                found.append(os.sched_getaffinity(pid))
+        return found
 
     try:
         until(lambda: len(workers_of(server.pid)) == 2, 30)
@@ -205,11 +215,12 @@ def test_one_pinned_worker_runs_on_one_cpu(tmp_path):
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", server)
         # Its threads too: the event loop's and SQLite's, started after the pinning.
-        threads = list(Path(f"/proc/{server.pid}/task").iterdir())
-        assert len(threads) > 1
-        assert {frozenset(os.sched_getaffinity(int(t.name))) for t in threads} == {
-            frozenset({min(os.sched_getaffinity(0))})
-        }
+        cpus = []
+        for thread in Path(f"/proc/{server.pid}/task").iterdir():
+            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+                cpus.append(frozenset(os.sched_getaffinity(int(thread.name))))
+        assert len(cpus) > 1
+        assert set(cpus) == {frozenset({min(os.sched_getaffinity(0))})}
     finally:
         server.terminate()
         server.wait(30)
