@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import BASE, count, make_settings, sign, signer
 from tests.test_abuse import REDIS_URL, redis_db  # noqa: F401 - a fixture
-from tests.test_admin import CSRF_RE, PASSWORD, add_operator
+from tests.test_admin import CSRF_RE, HIDDEN_RE, PASSWORD, add_operator
 from tests.test_sealing import DOMAIN_KEY
 from widget import auth, logins, operations, operators, sealing
 from widget.app import create_app
@@ -211,9 +211,7 @@ async def test_dangerous_acts_need_a_fresh_password(app_at):
         asked = await form_post(browser, "/admin/campaigns/belarus/export/delivery")
         assert asked.status_code == 200 and 'name="confirm_password"' in asked.text
         assert "text/csv" not in asked.headers["content-type"]
-        replay = dict(
-            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', asked.text)
-        )
+        replay = dict(HIDDEN_RE.findall(asked.text))
         assert set(replay) == {"csrf"}
         path = "/admin/campaigns/belarus/export/delivery"
         wrong = await browser.post(path, data={**replay, "confirm_password": "not it at all"})
@@ -264,9 +262,7 @@ async def test_a_count_by_email_domain_needs_a_fresh_password_and_every_operator
         assert "Invalidate 1 signature(s)?" in by_time.text  # changes nothing, tells no one
         asked = await form_post(browser, path, {"email_domain": "family.example"})
         assert 'name="confirm_password"' in asked.text and "Invalidate 1" not in asked.text
-        replay = dict(
-            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', asked.text)
-        )
+        replay = dict(HIDDEN_RE.findall(asked.text))
         counted = await browser.post(path, data={**replay, "confirm_password": PASSWORD})
         assert "Invalidate 1 signature(s)?" in counted.text
         assert await count(reader) == 786  # nothing changed
@@ -313,9 +309,7 @@ async def test_a_campaign_edit_that_stands_for_a_dangerous_act_needs_a_fresh_pas
         asked = await form_post(browser, path, {**form, **change})
         assert 'name="confirm_password"' in asked.text
         assert await app.state.service.campaigns.get("belarus") == before
-        replay = dict(
-            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', asked.text)
-        )
+        replay = dict(HIDDEN_RE.findall(asked.text))
         saved = await browser.post(path, data={**replay, "confirm_password": PASSWORD})
         assert saved.status_code == 303
         assert await app.state.service.campaigns.get("belarus") != before

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from widget import operators, review, signing
-from widget.campaigns import ANY_ORIGIN, Campaign
+from widget import operators, review, security, signing
+from widget.campaigns import Campaign
 from widget.partners import Partner, PartnerLinks
 from widget.sealing import Sealer
 from widget.store import Audit, Store
@@ -76,10 +76,10 @@ def guarded_change(old: Campaign | None, new: Campaign) -> str | None:
     page frame the widget but trusts none), and a new time for its purge (set sooner, it is a
     purge)."""
 
-    def named(campaign: Campaign | None) -> set[str]:
-        return {o for o in campaign.allowed_origins if o != ANY_ORIGIN} if campaign else set()
+    def trusted(campaign: Campaign | None) -> set[str]:
+        return set(security.trusted_hosts(campaign.allowed_origins, ())) if campaign else set()
 
-    if named(old) != named(new):
+    if trusted(old) != trusted(new):
         return "campaign.origins"
     if new.purge_at and (old is None or old.purge_at != new.purge_at):
         return "campaign.schedule"
