@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
-from widget import auth, campaigns, urls
+from widget import auth, campaigns, keychecks, urls
 from widget.confirmation import Composer
 from widget.counter import Counter
 from widget.delivery import Compression, FastPath, VersionedStaticFiles
@@ -140,7 +140,7 @@ async def load_default_campaign(store: Store) -> None:
 async def prepare(settings: Settings) -> None:
     """What several workers must not each make at once: the secret key, the operator's key
     pair (a new install's), the schema and the default campaign."""
-    settings = settings.resolve()
+    settings = await keychecks.checked(settings)
     operator_public_key(settings.public_key, settings)
     store = open_store(
         settings.database, settings.sqlite_synchronous, pool_size=1,
@@ -176,6 +176,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         try:
+            await keychecks.verify(store, settings)
             await load_default_campaign(store)
             await service.campaigns.reload(force=True)
             await counter.refresh()

@@ -229,7 +229,12 @@ class Settings:
     def resolve(self) -> Settings:
         """Every setting checked once, at start, and the secret key filled in: the settings the
         app and the commands run with. A bad value fails here, naming its variable, rather
-        than at the first request that needs it."""
+        than at the first request that needs it. (widget/keychecks.py resolves them against
+        the database, which says whether a key may be made.)"""
+        return self.validated().with_secret()
+
+    def validated(self) -> Settings:
+        """Every setting checked, the secret key not yet filled in."""
         for name in (
             "token_max_age", "max_body_bytes", "db_pool_size", "admin_idle_minutes",
             "admin_session_hours", "admin_confirm_minutes", "max_header_bytes",
@@ -270,9 +275,9 @@ class Settings:
             problem = settings_problem(self.smtp_url, self.mail_from)
             if problem:
                 raise SettingsError(ENV_PREFIX + problem)
-        return settings._with_secret()
+        return settings
 
-    def _with_secret(self) -> Settings:
+    def with_secret(self) -> Settings:
         """These settings with secret_key filled in from the key file, made on first run."""
         if self.domain_key is not None and len(self.domain_key) < 32:
             raise SettingsError(f"{ENV_PREFIX}DOMAIN_KEY: at least 32 characters")

@@ -13,7 +13,17 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-from widget import campaigns, doctor, exports, operations, operators, partners, review, sealing
+from widget import (
+    campaigns,
+    doctor,
+    exports,
+    keychecks,
+    operations,
+    operators,
+    partners,
+    review,
+    sealing,
+)
 from widget.cli import content, data
 from widget.cli.common import CommandError, configure_logging, database_flag
 from widget.settings import ENV_PREFIX, Settings, SettingsError, database_file, is_postgres
@@ -211,6 +221,8 @@ def serve(settings: Settings) -> None:
     from widget.server import uvicorn_options
 
     if settings.workers == 1 and settings.server == "uvicorn":
+        # The keys first, against the database: a lost keys folder is refused, not remade.
+        settings = asyncio.run(keychecks.checked(settings))
         app = ServingHeap(create_app(settings), pin_cpu=settings.pin_workers)
         uvicorn.run(app, **uvicorn_options(settings))
         return

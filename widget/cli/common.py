@@ -11,7 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import IO
 
-from widget import files
+from widget import files, keychecks
 from widget.settings import ENV_PREFIX, Settings
 from widget.store import Store, open_store
 
@@ -39,6 +39,14 @@ async def opened_store(settings: Settings) -> AsyncIterator[Store]:
         yield store
     finally:
         await store.close()
+
+
+@contextlib.asynccontextmanager
+async def keyed_store(settings: Settings) -> AsyncIterator[tuple[Store, Settings]]:
+    """The store, and the settings resolved against it (widget/keychecks.py): for a command
+    that looks stored hashes up with the secret key or the domain key."""
+    async with opened_store(settings) as store:
+        yield store, await keychecks.resolved(store, settings)
 
 
 def actor() -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import tomli_w
 
 from widget import campaigns, operations, partners
-from widget.cli.common import CommandError, actor, opened_store, write_text
+from widget.cli.common import CommandError, actor, keyed_store, opened_store, write_text
 from widget.settings import Settings
 from widget.urls import URLs
 
@@ -91,9 +91,8 @@ async def partner_link(settings: Settings, args: argparse.Namespace) -> None:
     base = args.base or settings.public_url
     if not base:
         raise CommandError("give --base https://… or set PETITION_WIDGET_PUBLIC_URL")
-    settings = settings.resolve()
-    links = partners.PartnerLinks(settings.secret)
-    async with opened_store(settings) as store:
+    async with keyed_store(settings) as (store, settings):
+        links = partners.PartnerLinks(settings.secret)
         token = await operations.partner_link(
             store, actor(), links, args.slug, args.code, args.days
         )

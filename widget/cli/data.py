@@ -8,7 +8,7 @@ import getpass
 import sys
 
 from widget import exports, operations, operators, review, sealing
-from widget.cli.common import CommandError, actor, opened_store, output
+from widget.cli.common import CommandError, actor, keyed_store, opened_store, output
 from widget.settings import ENV_PREFIX, Settings
 
 # Exports and signers -----------------------------------------------------------------------------
@@ -98,15 +98,13 @@ async def forget_domains(settings: Settings, args: argparse.Namespace) -> None:
 
 async def invalidate(settings: Settings, args: argparse.Namespace) -> None:
     which = review.parse_invalidation(args.partner, args.since, args.until, args.email_domain)
-    settings = settings.resolve()
-    async with opened_store(settings) as store:
+    async with keyed_store(settings) as (store, settings):
         n = await operations.invalidate(store, actor(), args.slug, which, settings.domain_key)
     print(f"invalidated {n} signature(s)")
 
 
 async def signer_delete(settings: Settings, args: argparse.Namespace) -> None:
-    settings = settings.resolve()
-    async with opened_store(settings) as store:
+    async with keyed_store(settings) as (store, settings):
         removed = await operations.delete_signer(
             store, actor(), settings.secret, args.email, args.campaign
         )

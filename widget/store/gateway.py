@@ -14,6 +14,7 @@ from widget import campaigns as campaigns_mod
 from widget.campaigns import Campaign
 from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
 from widget.store.backend import Backend, Connection, now
+from widget.store.keys import DOMAIN_KEY_CHECK
 from widget.store.reports import COUNTED, Reports, invalidation_where
 from widget.store.types import AddedListener, Audit, StoreError
 from widget.store.writer import GroupWriter
@@ -304,6 +305,8 @@ class Store(Reports):
             cleared = await tx.execute(
                 "UPDATE signatures SET domain_key = NULL WHERE domain_key IS NOT NULL"
             )
+            # No hash of a domain is left: whatever domain key comes next may be recorded.
+            await tx.execute("DELETE FROM key_checks WHERE name = ?", DOMAIN_KEY_CHECK)
             await self._record(tx, audit, cleared)
         await self.backend.compact()
         return cleared

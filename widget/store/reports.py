@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from widget.sealing import PERSONAL_FIELDS
-from widget.store.accounts import Accounts
+from widget.store.keys import KeyChecks
 from widget.store.types import SignatureRow, Stats
 
 # A signature counts once it is neither held for review, awaiting confirmation nor invalidated.
@@ -25,7 +25,7 @@ _SIGNATURE = (
 )
 
 
-class Reports(Accounts):
+class Reports(KeyChecks):
     async def count_invalidatable(
         self,
         campaign: str,

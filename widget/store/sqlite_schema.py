@@ -175,4 +175,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     DROP INDEX signatures_email_key;
     """,
+    # A check value of each key the stored hashes are made with (widget/keychecks.py), so
+    # that a start with another key, or with the keys folder lost, is refused rather than
+    # silently finding none of them again.
+    """
+    CREATE TABLE key_checks (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 )
