@@ -12,7 +12,7 @@ from widget import operators, review, security, signing
 from widget.campaigns import Campaign
 from widget.partners import Partner, PartnerLinks
 from widget.sealing import Sealer
-from widget.store import Audit, Store
+from widget.store import Audit, Store, StoreError
 
 LINK_DAYS = range(1, 91)
 
@@ -196,6 +196,16 @@ async def purge(store: Store, actor: str, slug: str, older_than_days: int) -> in
 async def forget_domains(store: Store, actor: str) -> int:
     """Clear every stored hash of an email domain."""
     return await store.forget_domains(Audit(actor, "forget-domains", None, "{n} row(s)"))
+
+
+async def backup(store: Store, actor: str, target: str) -> int:
+    """Copy the whole database into the new, empty file `target` and record it; how many
+    signatures the copy holds."""
+    audit = Audit(actor, "backup", None, "{n} signature(s) copied to " + target)
+    try:
+        return await store.backup(target, audit)
+    except StoreError as exc:
+        raise OperationError(str(exc)) from None
 
 
 async def seal(store: Store, actor: str, sealer: Sealer) -> int:

@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", default=".", help="folder for the two key files")
     generate.add_argument("--name", default="operator", help="file name prefix")
 
+    backup = database_flag(
+        commands.add_parser("backup", help="copy a SQLite database, whole and consistent")
+    )
+    backup.set_defaults(action=None)
+    backup.add_argument("file", help="a new file for the copy (a backup never replaces one)")
+
     seal = database_flag(commands.add_parser("seal", help="seal rows stored before sealing"))
     seal.set_defaults(action=None)
 
@@ -285,6 +291,7 @@ HANDLERS = {
     ("partner", "link"): content.partner_link,
     ("partner", "rotate"): content.partner_rotate,
     ("export", None): data.export,
+    ("backup", None): data.backup,
     ("seal", None): data.seal_rows,
     ("purge", None): data.purge,
     ("release", None): data.release,

@@ -1,15 +1,16 @@
 """Commands for signers' data and the people who handle it: exports, keys, sealing, purges,
-holds and invalidation, deleting a signer, and operators."""
+holds and invalidation, deleting a signer, backups, and operators."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
+from pathlib import Path
 
-from widget import exports, operations, operators, review, sealing
+from widget import exports, files, operations, operators, review, sealing
 from widget.cli.common import CommandError, actor, keyed_store, opened_store, output
-from widget.settings import ENV_PREFIX, Settings
+from widget.settings import ENV_PREFIX, Settings, is_postgres
 
 # Exports and signers -----------------------------------------------------------------------------
 
@@ -112,6 +113,42 @@ async def signer_delete(settings: Settings, args: argparse.Namespace) -> None:
         print("no signature with that address")
     for slug, n in removed.items():
         print(f"deleted {n} signature(s) in {slug}")
+
+
+async def backup(settings: Settings, args: argparse.Namespace) -> None:
+    if is_postgres(settings.database):
+        raise CommandError(
+            "a PostgreSQL database is backed up with its own tools: pg_dump --format=custom "
+            "--file=FILE 'postgresql://…'. The dump holds what the database does (sealed "
+            "personal data, keyed hashes) and no key"
+        )
+    target = Path(args.file).absolute()
+    keys = settings.key_folder.absolute()
+    if target.is_relative_to(keys):
+        raise CommandError(
+            f"{target} is inside the keys folder {keys}: a copy of the database must never "
+            "travel with the keys that open it. Write it somewhere else"
+        )
+    try:
+        files.create_exclusive(target, "")  # owner-only from the start
+    except FileExistsError:
+        raise CommandError(
+            f"{target} exists already: a backup never replaces a file (name each one, "
+            "e.g. petition-widget-$(date +%F).db)"
+        ) from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {target}: {exc.strerror}") from None
+    try:
+        async with opened_store(settings) as store:
+            n = await operations.backup(store, actor(), str(target))
+    except BaseException:
+        target.unlink(missing_ok=True)  # no half-made copy under the name given
+        raise
+    print(
+        f"wrote {target}: {n} signature(s), its integrity checked. It holds no key: back up "
+        f"the keys folder {keys} too, kept apart from it (the service started on the copy "
+        "needs its secret key; whoever holds both can test addresses against the copy)"
+    )
 
 
 # Operators ---------------------------------------------------------------------------------------

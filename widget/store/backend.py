@@ -117,6 +117,12 @@ class Backend(ABC):
     async def compact(self) -> None:
         """Rewrite the signatures' storage so no old copy of a changed row is left."""
 
+    async def copy_to(self, target: str) -> int:
+        """Write a consistent, compacted copy of the whole database into the empty file
+        `target`, check it, and return how many signatures it holds. StoreError where the
+        database is copied with its own tools (PostgreSQL: pg_dump)."""
+        raise StoreError("this database is copied with its own tools")
+
 
 __all__ = [
     "SIGNATURE_COLUMNS", "Backend", "Connection", "StoreError", "apply_migrations", "now",

@@ -9,7 +9,7 @@ from typing import Any
 
 from widget.sealing import PERSONAL_FIELDS
 from widget.store.keys import KeyChecks
-from widget.store.types import SignatureRow, Stats
+from widget.store.types import Audit, SignatureRow, Stats
 
 # A signature counts once it is neither held for review, awaiting confirmation nor invalidated.
 COUNTED = "NOT held AND NOT pending AND NOT invalid"
@@ -26,6 +26,13 @@ _SIGNATURE = (
 
 
 class Reports(KeyChecks):
+    async def backup(self, target: str, audit: Audit) -> int:
+        """A checked copy of the whole database in the empty file `target` (its signatures:
+        sealed, keyed, and no key), then its audit entry; how many signatures it holds."""
+        n = await self.backend.copy_to(target)
+        await self.audit(audit.actor, audit.action, audit.campaign, audit.described(n))
+        return n
+
     async def count_invalidatable(
         self,
         campaign: str,
