@@ -162,3 +162,12 @@ def test_the_check_value_says_nothing_of_the_key():
     value = keychecks.check_value(TEST_SECRET)
     assert len(value) == 32 and TEST_SECRET.encode() not in value
     assert value != keychecks.check_value(OTHER)
+
+
+@pytest.mark.sqlite_only(reason="whether the database file is made")
+def test_a_bad_setting_is_refused_before_the_database_is_made(database, monkeypatch, capsys):
+    monkeypatch.setenv("PETITION_WIDGET_TOKEN_MAX_AGE", "0")
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("served with a bad setting"))
+    message = refused(capsys, "serve", "--database", str(database.path))
+    assert "PETITION_WIDGET_TOKEN_MAX_AGE: must be at least 1" in message
+    assert not database.path.exists()

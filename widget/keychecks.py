@@ -55,7 +55,9 @@ async def resolved(store: Store, settings: Settings) -> Settings:
 
 
 async def checked(settings: Settings) -> Settings:
-    """`resolved`, on a store of its own: for a command or a server about to start."""
+    """`resolved`, on a store of its own: for a command or a server about to start. A bad
+    setting is refused before the database is opened (or made)."""
+    settings = settings.validated()
     store = open_store(
         settings.database, settings.sqlite_synchronous, pool_size=1,
         timeout=settings.db_timeout_seconds,
