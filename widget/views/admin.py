@@ -34,7 +34,7 @@ DANGEROUS_ACTIONS = (
     "partner.save", "campaign.origins", "campaign.schedule", "operator.add",
     "operator.password", "operator.remove", "session.end", "forget-domains",
     "operator.reset-2fa", "operator.passkey-add", "operator.passkey-remove",
-    "operator.recovery-codes", "operator.recovery-code",
+    "operator.recovery-codes", "operator.recovery-code", "backup",
 )  # fmt: skip
 
 
