@@ -1,14 +1,15 @@
 /* Opens a sealed export in the operator's browser (templates/admin/decrypt.html): the same
    work as `petition-widget decrypt`, with libsodium: rows sealed in a window (widget/sealing.py:
    "pwb1", the window's public key, a nonce, crypto_box_easy with the shared key) and sealed
-   boxes (crypto_box_seal_open). Reads two local files; sends nothing (the page's CSP forbids
-   it); keeps nothing. */
+   boxes (crypto_box_seal_open), with one private key or several. Reads local files only; sends
+   nothing (the page's CSP forbids it); keeps nothing. */
 (function () {
   "use strict";
   var form = document.getElementById("pa-decrypt");
   if (!form) return;
   var HEADER = "sealed,country,opt_in,partner,partner_opt_in,signed_at";
   var PERSONAL = ["first_name", "last_name", "email", "postal_code"];
+  var MARK = [0x70, 0x77, 0x62, 0x31]; // "pwb1": a row sealed in a window
   var errorBox = document.getElementById("pa-decrypt-error");
   var result = document.getElementById("pa-decrypt-result");
 
@@ -43,16 +44,15 @@
     return out;
   }
 
-  function open(sodium, exportText, keyText) {
+  function opener(sodium, keyText) {
     var key;
     try {
       key = sodium.from_base64(keyText.trim(), sodium.base64_variants.ORIGINAL);
     } catch (e) { key = null; }
     if (!key || key.length !== 32) throw new Error("That is not a private key file (32 bytes in base64, from petition-widget keys generate).");
     var publicKey = sodium.crypto_scalarmult_base(key);
-    var MARK = [0x70, 0x77, 0x62, 0x31]; // "pwb1"
     var shared = {}; // per window's public key: a window's rows come together
-    function unseal(box) {
+    return function (box) {
       var windowed = box.length > 4 + 32 + 24 && MARK.every(function (b, i) { return box[i] === b; });
       if (windowed) {
         var ephemeral = box.subarray(4, 36);
@@ -63,6 +63,18 @@
         } catch (e) { /* one sealed box in 2^32 starts with the mark: try it as one */ }
       }
       return sodium.crypto_box_seal_open(box, publicKey, key);
+    };
+  }
+
+  // Several keys: rows sealed before the server was given a new public key open only with
+  // the private key of that time, so each row is opened by whichever key it was sealed to.
+  function open(sodium, exportText, keyTexts) {
+    var openers = keyTexts.map(function (text) { return opener(sodium, text); });
+    function unseal(box) {
+      for (var k = 0; k < openers.length; k++) {
+        try { return openers[k](box); } catch (e) { /* sealed to another of the keys */ }
+      }
+      throw new Error("no key opens it");
     }
     var lines = exportText.replace(/^\ufeff/, "").split(/\r?\n/).filter(function (l) { return l; });
     if (lines[0] !== HEADER) throw new Error("That is not a sealed export: its first line is not the export's header.");
@@ -74,7 +86,9 @@
         var box = sodium.from_base64(row[0], sodium.base64_variants.ORIGINAL);
         opened = JSON.parse(sodium.to_string(unseal(box)));
       } catch (e) {
-        throw new Error("This private key does not open the export (wrong key?). Nothing was opened.");
+        throw new Error(keyTexts.length > 1
+          ? "None of these private keys opens row " + i + " of the export (wrong keys?). Nothing was opened."
+          : "This private key does not open the export (wrong key?). If the server was ever given a new public key, choose the private key of each time together. Nothing was opened.");
       }
       rows.push(PERSONAL.map(function (name) { return opened[name] || ""; }).concat(row.slice(1)));
     }
@@ -107,11 +121,12 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var exportFile = document.getElementById("f-export").files[0];
-    var keyFile = document.getElementById("f-key").files[0];
-    if (!exportFile || !keyFile) return fail("Choose the sealed export and the private key file.");
+    var keyFiles = Array.prototype.slice.call(document.getElementById("f-key").files);
+    if (!exportFile || !keyFiles.length) return fail("Choose the sealed export and the private key file.");
     if (!window.sodium) return fail("libsodium did not load: reload the page.");
-    Promise.all([window.sodium.ready, exportFile.text(), keyFile.text()]).then(function (found) {
-      show(open(window.sodium, found[1], found[2]), exportFile.name);
+    var reads = keyFiles.map(function (file) { return file.text(); });
+    Promise.all([window.sodium.ready, exportFile.text()].concat(reads)).then(function (found) {
+      show(open(window.sodium, found[1], found.slice(2)), exportFile.name);
     }).catch(function (error) { fail(error.message); });
   });
 })();

@@ -42,7 +42,7 @@ def private_key(tmp_path):
     return str(path)
 
 
-def seed(db: str, forms: list[dict[str, str]]) -> None:
+def seed(db: str, forms: list[dict[str, str]], sealer: sealing.Sealer = SEALER) -> None:
     """Signatures as the server stores them, sealed to the server's public key."""
 
     async def go():
@@ -52,7 +52,7 @@ def seed(db: str, forms: list[dict[str, str]]) -> None:
         for form in forms:
             signature, errors = accept(form, campaign, TEST_SECRET)
             assert not errors
-            await store.add_signature(SEALER.seal(signature))
+            await store.add_signature(sealer.seal(signature))
         await store.close()
 
     asyncio.run(go())
@@ -183,3 +183,35 @@ def test_exports_and_decrypted_files_are_owner_only_whatever_the_umask(
     assert "Zzsurnameone" in existing.read_bytes().decode("utf-8-sig")
     assert "older file" not in existing.read_text(encoding="utf-8-sig")
     assert "Zzsurnameone" in opened.read_bytes().decode("utf-8-sig")
+
+
+def test_rows_sealed_to_an_earlier_key_open_with_every_key_given(db, private_key, tmp_path):
+    """The server was given a new public key: rows from before open only with the private key
+    of that time. Export and decrypt take each key once; with one, they say so and write
+    nothing, leaving an older file as it was."""
+    old_private, old_public = sealing.generate_keypair()
+    seed(db, [signer(1, last_name="Zzbefore")], sealing.Sealer(sealing.public_key(old_public)))
+    seed(db, [signer(2, last_name="Zzafter")])
+    old = tmp_path / "old-private.key"
+    old.write_text(old_private + "\n")
+    out = tmp_path / "operator.csv"
+    out.write_text("last week's export")
+    export = ["export", "belarus", "--kind", "operator", "-o", str(out), "--database", db]
+    with pytest.raises(SystemExit, match="give every such key"):
+        main([*export, "--private-key", private_key])
+    assert out.read_text() == "last week's export"
+    assert not (tmp_path / "operator.csv.partial").exists()
+    main([*export, "--private-key", private_key, "--private-key", str(old)])
+    text = out.read_bytes().decode("utf-8-sig")
+    assert "Zzbefore" in text and "Zzafter" in text
+
+    sealed, opened = tmp_path / "sealed.csv", tmp_path / "opened.csv"
+    sealed.write_bytes(asyncio.run(sealed_export(db)))  # as the admin serves it
+    main(["decrypt", str(sealed), "--private-key", str(old), "--private-key", private_key,
+          "-o", str(opened)])  # fmt: skip
+    text = opened.read_bytes().decode("utf-8-sig")
+    assert "Zzbefore" in text and "Zzafter" in text
+    stranger = tmp_path / "stranger.key"
+    stranger.write_text(sealing.generate_keypair()[0] + "\n")
+    with pytest.raises(SystemExit, match="none of these private keys opens"):
+        main(["decrypt", str(sealed), "--private-key", str(stranger), "--private-key", str(old)])

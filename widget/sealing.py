@@ -215,36 +215,46 @@ def _encode(personal: dict[str, str]) -> bytes:
 
 
 class Opener:
-    """Opens sealed personal data with a private key (the operator's or a partner's): rows
-    sealed in a window, and sealed boxes."""
+    """Opens sealed personal data with a private key (the operator's or a partner's), or with
+    several: rows sealed to the key before a new one was set open with the old one, so each
+    row is opened by whichever key it was sealed to. Rows sealed in a window, and sealed boxes."""
 
-    def __init__(self, key: PrivateKey) -> None:
-        self._box = SealedBox(key)
-        self._secret = bytes(key)
+    def __init__(self, key: PrivateKey, *more: PrivateKey) -> None:
+        self._keys = [(SealedBox(k), bytes(k)) for k in (key, *more)]
         # Per window: its rows come together in exports, so its key exchange is done once.
-        self._shared: BoundedCache[bytes, bytes] = BoundedCache(4096)
+        self._shared: BoundedCache[tuple[bytes, int], bytes] = BoundedCache(4096)
 
     def open(self, sealed: bytes | None) -> dict[str, str]:
         if not sealed:
             return dict.fromkeys(PERSONAL_FIELDS, "")  # purged, or sealed to another key
-        try:
-            opened: dict[str, str] = json.loads(self._open(sealed))
-            return opened
-        except CryptoError:
-            raise SealingKeyError("this private key does not open the data (wrong key?)") from None
+        for index in range(len(self._keys)):
+            try:
+                opened: dict[str, str] = json.loads(self._open(sealed, index))
+                return opened
+            except CryptoError:
+                continue
+        if len(self._keys) > 1:
+            raise SealingKeyError("none of these private keys opens the data (wrong keys?)")
+        raise SealingKeyError(
+            "this private key does not open the data (wrong key?). If the public key the "
+            "server seals to was ever changed, rows sealed before open only with the private "
+            "key of that time: give every such key (--private-key once for each)"
+        )
 
-    def _open(self, sealed: bytes) -> bytes:
+    def _open(self, sealed: bytes, index: int) -> bytes:
+        box, secret = self._keys[index]
         if sealed.startswith(WINDOWED) and len(sealed) > _HEAD:
             ephemeral = sealed[len(WINDOWED) : len(WINDOWED) + crypto_box_PUBLICKEYBYTES]
-            shared = self._shared.get(ephemeral)
+            shared = self._shared.get((ephemeral, index))
             if shared is None:
-                shared = self._shared.put(ephemeral, crypto_box_beforenm(ephemeral, self._secret))
+                shared = crypto_box_beforenm(ephemeral, secret)
+                self._shared.put((ephemeral, index), shared)
             nonce = sealed[_HEAD - crypto_box_NONCEBYTES : _HEAD]
             try:
                 return crypto_box_open_afternm(sealed[_HEAD:], nonce, shared)
             except CryptoError:
                 pass  # one sealed box in 2**32 starts with the mark by chance: try it as one
-        return self._box.decrypt(sealed)
+        return box.decrypt(sealed)
 
 
 def operator_public_key(configured: str | None, settings: Settings) -> PublicKey:

@@ -83,3 +83,23 @@ def test_a_sealed_export_opens_in_the_browser_and_nothing_leaves_it(
     expect(problem).to_contain_text("does not open the export")
     expect(problem).to_be_focused()
     expect(page.locator("#pa-decrypt-result")).to_be_hidden()
+
+    # Rows sealed to an earlier key (the server was given a new public key since): the current
+    # key alone opens nothing, and both key files chosen together open every row.
+    old_private, old_public = sealing.generate_keypair()
+    earlier = sealing.Sealer(sealing.public_key(old_public))
+    box = base64.b64encode(earlier.seal_personal({"postal_code": "", **personal})).decode()
+    with sealed.open("a", encoding="utf-8", newline="") as out:
+        out.write(f"{box},BY,no,,no,2025-12-01T00:00:00Z\r\n")
+    page.set_input_files("#f-export", str(sealed))
+    page.set_input_files("#f-key", str(private))
+    page.get_by_role("button", name="Open the export here").click()
+    expect(problem).to_contain_text("choose the private key of each time together")
+    old_key = tmp_path / "old-private.key"
+    old_key.write_text(old_private + "\n")
+    page.set_input_files("#f-key", [str(private), str(old_key)])
+    page.get_by_role("button", name="Open the export here").click()
+    expect(page.locator("#pa-decrypt-status")).to_have_text(
+        "Opened 3 signature(s), in this browser only."
+    )
+    expect(page.locator("#pa-decrypt-rows tr").nth(2).locator("td").first).to_have_text("Янка")

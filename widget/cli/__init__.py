@@ -122,11 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
     decrypt = commands.add_parser("decrypt", help="open a sealed export with a private key")
     decrypt.set_defaults(action=None)
     decrypt.add_argument("file", help="a sealed CSV export from the admin or a partner link")
-    decrypt.add_argument("--private-key", required=True, help="the private key file")
+    decrypt.add_argument(
+        "--private-key", required=True, action="append",
+        help="the private key file (once for each key the rows were sealed to)",
+    )  # fmt: skip
     decrypt.add_argument("-o", "--output", help="file to write (default: standard output)")
 
     export = database_flag(commands.add_parser("export", help="write a CSV export"))
-    export.add_argument("--private-key", help="the operator's private key file (names, emails)")
+    export.add_argument(
+        "--private-key", action="append",
+        help="the operator's private key file (names, emails); once for each key, if the "
+        "public key was ever changed",
+    )  # fmt: skip
     export.add_argument("slug")
     export.add_argument("--kind", choices=exports.KINDS, required=True)
     export.add_argument("--partner", help="the partner, for --kind partner")

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import getpass
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import IO
@@ -58,12 +59,21 @@ def output(path: str | None) -> Iterator[IO[bytes]]:
     if not path:
         yield sys.stdout.buffer
         return
+    # Written beside it and put in its place once whole: a command that fails half-way
+    # (a row no key given opens) leaves neither a partial file nor a lost older one.
+    partial = f"{path}.partial"
     try:
-        handle = files.open_private(path)  # exports hold signers' data: owner-only
+        handle = files.open_private(partial)  # exports hold signers' data: owner-only
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror}") from None
-    with handle:
-        yield handle
+    try:
+        with handle:
+            yield handle
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
     print(f"wrote {path}", file=sys.stderr)
 
 

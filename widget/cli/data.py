@@ -22,7 +22,7 @@ async def export(settings: Settings, args: argparse.Namespace) -> None:
             "names and emails are sealed: give --private-key FILE (the operator's private key) "
             "to open them; the delivery export without --first-names needs no key"
         )
-    opener = sealing.Opener(sealing.read_private_key(args.private_key)) if needs_key else None
+    opener = opener_of(args.private_key) if needs_key else None
     async with opened_store(settings) as store:
         campaign = await operations.campaign(store, args.slug)
         if args.kind == exports.PARTNER:
@@ -42,8 +42,15 @@ async def export(settings: Settings, args: argparse.Namespace) -> None:
         await operations.record_export(store, actor(), campaign.slug, args.kind, args.partner)
 
 
+def opener_of(paths: list[str]) -> sealing.Opener:
+    """An opener with every key given: rows sealed before a new public key was set open only
+    with the private key of that time."""
+    keys = [sealing.read_private_key(path) for path in paths]
+    return sealing.Opener(*keys)
+
+
 def decrypt(args: argparse.Namespace) -> None:
-    opener = sealing.Opener(sealing.read_private_key(args.private_key))
+    opener = opener_of(args.private_key)
     try:
         source = open(args.file, encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError as exc:
