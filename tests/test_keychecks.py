@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,8 @@ import httpx
 import pytest
 
 from tests.conftest import BASE, TEST_PUBLIC_KEY, TEST_SECRET, count, make_settings, sign, signer
-from widget import keychecks
+from tests.test_admin import add_operator, log_in
+from widget import keychecks, sealing
 from widget.app import create_app
 from widget.cli import main
 from widget.settings import Settings, SettingsError
@@ -171,3 +173,27 @@ def test_a_bad_setting_is_refused_before_the_database_is_made(database, monkeypa
     message = refused(capsys, "serve", "--database", str(database.path))
     assert "PETITION_WIDGET_TOKEN_MAX_AGE: must be at least 1" in message
     assert not database.path.exists()
+
+
+async def test_a_new_public_key_is_noted_and_each_private_key_asked_for(
+    database, client_factory, caplog
+):
+    """Rows sealed before the server was given a new public key open only with the old
+    private key: every start says so, and so does the page that opens exports."""
+    async with client_factory() as client:
+        await sign(client, signer(1))
+        await add_operator(client)
+        await log_in(client)
+        assert "sealed to" not in (await client.get("/admin/decrypt")).text
+    assert "public keys" not in caplog.text
+    _, other_public = sealing.generate_keypair()
+    with caplog.at_level(logging.WARNING, logger="widget.keychecks"):
+        async with client_factory(public_key=other_public) as client:
+            await log_in(client)
+            page = await client.get("/admin/decrypt")
+    assert "sealed to 2 different public keys" in page.text
+    assert "sealed to 2 different operator public keys" in caplog.text
+    async with client_factory():  # back to the first key: still two
+        pass
+    recorded = "SELECT count(*) FROM key_checks WHERE name LIKE 'public-key:%'"
+    assert database.rows(recorded) == [(2,)]

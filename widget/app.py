@@ -177,6 +177,7 @@ def create_app(settings: Settings) -> Starlette:
         await store.open()
         try:
             await keychecks.verify(store, settings)
+            await keychecks.note_public_key(store, service.sealer.operator_key)
             await load_default_campaign(store)
             await service.campaigns.reload(force=True)
             await counter.refresh()

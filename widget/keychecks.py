@@ -14,12 +14,16 @@ address its thief signed with themselves already tests a guess of the key as wel
 
 from __future__ import annotations
 
+import base64
 import hmac
+import logging
 
 from widget import signing
 from widget.settings import ENV_PREFIX, Settings, SettingsError, is_postgres
 from widget.store import Store, open_store
-from widget.store.keys import DOMAIN_KEY_CHECK, SECRET_KEY_CHECK
+from widget.store.keys import DOMAIN_KEY_CHECK, PUBLIC_KEY_PREFIX, SECRET_KEY_CHECK
+
+log = logging.getLogger(__name__)
 
 CONTEXT = b"key-check:"
 UNCHANGED = "Nothing was changed."
@@ -93,3 +97,20 @@ async def verify(store: Store, settings: Settings) -> None:
             "stored before. Set it back to that key, or clear the old hashes with "
             f"`petition-widget forget-domains` (the next start records the new key). {UNCHANGED}"
         )
+
+
+async def note_public_key(store: Store, public: bytes) -> int:
+    """Record the operator public key the service seals to, if it is new, and say at start when
+    rows are sealed to several: an export then needs the private key of each, and an operator
+    who gave the server a new public key must not throw the old private key away. How many
+    keys are recorded."""
+    await store.claim_key_check(PUBLIC_KEY_PREFIX + base64.b64encode(public).decode(), public)
+    keys = len(await store.public_keys_sealed_to())
+    if keys > 1:
+        log.warning(
+            "signatures in this database are sealed to %d different operator public keys: an "
+            "export opens only with the private key of each, so keep every one "
+            "(--private-key once for each; several key files on the admin's Open an export)",
+            keys,
+        )
+    return keys

@@ -140,7 +140,7 @@ class Sealer:
         self, operator_key: PublicKey, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._box = SealedBox(operator_key)
-        self._operator = bytes(operator_key)
+        self._operator = self.operator_key = bytes(operator_key)
         self._clock = clock
         self._windows: dict[bytes, _Window] = {}
 

@@ -8,6 +8,8 @@ from widget.store.backend import now
 
 SECRET_KEY_CHECK = "secret-key"  # noqa: S105 (the name of a check, not a secret)
 DOMAIN_KEY_CHECK = "domain-key"
+# Each operator public key the service has sealed to, by name (the key itself is public).
+PUBLIC_KEY_PREFIX = "public-key:"
 
 
 class KeyChecks(Accounts):
@@ -15,6 +17,15 @@ class KeyChecks(Accounts):
         """The check value recorded for each key, by name."""
         rows = await self._fetch("SELECT name, value FROM key_checks")
         return {name: bytes(value) for name, value in rows}
+
+    async def public_keys_sealed_to(self) -> list[str]:
+        """When each operator public key the service has sealed to was first recorded, oldest
+        first: rows sealed to each open only with that key's private half."""
+        rows = await self._fetch(
+            "SELECT created_at FROM key_checks WHERE name LIKE ? ORDER BY created_at, name",
+            PUBLIC_KEY_PREFIX + "%",
+        )
+        return [at for (at,) in rows]
 
     async def claim_key_check(self, name: str, value: bytes) -> bytes:
         """The check value recorded for the key `name`, after recording `value` if none was.

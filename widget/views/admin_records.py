@@ -242,7 +242,8 @@ async def decrypt_page(request: Request) -> Response:
     private key from the operator's own files and decrypts there; its CSP lets it send nothing
     anywhere, so neither the key nor a name can leave the browser."""
     auth.require_operator(request)
-    return page(request, "admin/decrypt.html", sealed_off=True)
+    keys = len(await service_of(request).store.public_keys_sealed_to())
+    return page(request, "admin/decrypt.html", sealed_off=True, keys=keys)
 
 
 async def audit_log(request: Request) -> Response:
