@@ -79,6 +79,7 @@
     var lines = exportText.replace(/^\ufeff/, "").split(/\r?\n/).filter(function (l) { return l; });
     if (lines[0] !== HEADER) throw new Error("That is not a sealed export: its first line is not the export's header.");
     var rows = [PERSONAL.concat(HEADER.split(",").slice(1))];
+    var missed = 0;
     for (var i = 1; i < lines.length; i++) {
       var row = cells(lines[i]);
       var opened;
@@ -86,13 +87,23 @@
         var box = sodium.from_base64(row[0], sodium.base64_variants.ORIGINAL);
         opened = JSON.parse(sodium.to_string(unseal(box)));
       } catch (e) {
-        throw new Error(keyTexts.length > 1
-          ? "None of these private keys opens row " + i + " of the export (wrong keys?). Nothing was opened."
-          : "This private key does not open the export (wrong key?). If the server was ever given a new public key, choose the private key of each time together. Nothing was opened.");
+        missed++; // counted to the end, so that the message can say how many each way
+        continue;
       }
       rows.push(PERSONAL.map(function (name) { return opened[name] || ""; }).concat(row.slice(1)));
     }
+    if (missed) throw new Error(unopened(rows.length - 1, lines.length - 1, keyTexts.length));
     return rows;
+  }
+
+  // Some rows open and others do not: the keys are right, one is missing (the server was given
+  // a new public key, and the rows of the other time open only with that time's private key).
+  function unopened(opened, all, keys) {
+    var these = keys > 1 ? "These private keys open " : "This private key opens ";
+    if (opened) return these + opened + " of the " + all + " signature(s) here; the rest (" + (all - opened) + ") were sealed to another public key (the server was given a new one): choose that private key too. Nothing was opened.";
+    return keys > 1
+      ? "None of these private keys opens the export (wrong keys?). Nothing was opened."
+      : "This private key does not open the export (wrong key?). If the server was ever given a new public key, choose the private key of each time together. Nothing was opened.";
   }
 
   function show(rows, name) {

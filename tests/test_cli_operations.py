@@ -213,5 +213,19 @@ def test_rows_sealed_to_an_earlier_key_open_with_every_key_given(db, private_key
     assert "Zzbefore" in text and "Zzafter" in text
     stranger = tmp_path / "stranger.key"
     stranger.write_text(sealing.generate_keypair()[0] + "\n")
-    with pytest.raises(SystemExit, match="none of these private keys opens"):
+    with pytest.raises(SystemExit, match="none of these private keys opens the data"):
+        main(["decrypt", str(sealed), "--private-key", str(stranger), "--private-key", private_key])
+    # A key that opens the rows of its time, and not the later ones, says how far it got.
+    with pytest.raises(
+        SystemExit,
+        match=r"these private keys opened 1 row\(s\), then one that "
+        "none of them opens: that row was sealed to another public key",
+    ):
         main(["decrypt", str(sealed), "--private-key", str(stranger), "--private-key", str(old)])
+    with pytest.raises(
+        SystemExit,
+        match=r"this private key opened 1 row\(s\), then one that it "
+        r"does not open.*give its private key too",
+    ):
+        main([*export, "--private-key", str(old)])
+    assert "Zzbefore" in out.read_bytes().decode("utf-8-sig")  # the whole file made before

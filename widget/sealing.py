@@ -221,6 +221,7 @@ class Opener:
 
     def __init__(self, key: PrivateKey, *more: PrivateKey) -> None:
         self._keys = [(SealedBox(k), bytes(k)) for k in (key, *more)]
+        self.opened = 0  # rows opened so far: an error after some means a key is missing
         # Per window: its rows come together in exports, so its key exchange is done once.
         self._shared: BoundedCache[tuple[bytes, int], bytes] = BoundedCache(4096)
 
@@ -230,10 +231,20 @@ class Opener:
         for index in range(len(self._keys)):
             try:
                 opened: dict[str, str] = json.loads(self._open(sealed, index))
+                self.opened += 1
                 return opened
             except CryptoError:
                 continue
-        if len(self._keys) > 1:
+        several = len(self._keys) > 1
+        if self.opened:
+            raise SealingKeyError(
+                f"{'these private keys' if several else 'this private key'} opened "
+                f"{self.opened} row(s), then one that "
+                f"{'none of them opens' if several else 'it does not open'}: that row was "
+                "sealed to another public key (the server was given a new one); give its "
+                "private key too (--private-key once for each)"
+            )
+        if several:
             raise SealingKeyError("none of these private keys opens the data (wrong keys?)")
         raise SealingKeyError(
             "this private key does not open the data (wrong key?). If the public key the "

@@ -85,7 +85,8 @@ def test_a_sealed_export_opens_in_the_browser_and_nothing_leaves_it(
     expect(page.locator("#pa-decrypt-result")).to_be_hidden()
 
     # Rows sealed to an earlier key (the server was given a new public key since): the current
-    # key alone opens nothing, and both key files chosen together open every row.
+    # key alone opens the rows of its time and says how many are left, and both key files chosen
+    # together open every row.
     old_private, old_public = sealing.generate_keypair()
     earlier = sealing.Sealer(sealing.public_key(old_public))
     box = base64.b64encode(earlier.seal_personal({"postal_code": "", **personal})).decode()
@@ -94,7 +95,20 @@ def test_a_sealed_export_opens_in_the_browser_and_nothing_leaves_it(
     page.set_input_files("#f-export", str(sealed))
     page.set_input_files("#f-key", str(private))
     page.get_by_role("button", name="Open the export here").click()
-    expect(problem).to_contain_text("choose the private key of each time together")
+    expect(problem).to_have_text(
+        "This private key opens 2 of the 3 signature(s) here; the rest (1) were sealed to another"
+        " public key (the server was given a new one): choose that private key too. Nothing was"
+        " opened."
+    )
+    expect(page.locator("#pa-decrypt-result")).to_be_hidden()
+    page.set_input_files("#f-key", [str(private), str(other)])
+    page.get_by_role("button", name="Open the export here").click()
+    expect(problem).to_contain_text("These private keys open 2 of the 3 signature(s) here")
+    page.set_input_files("#f-key", [str(other), str(other)])
+    page.get_by_role("button", name="Open the export here").click()
+    expect(problem).to_have_text(
+        "None of these private keys opens the export (wrong keys?). Nothing was opened."
+    )
     old_key = tmp_path / "old-private.key"
     old_key.write_text(old_private + "\n")
     page.set_input_files("#f-key", [str(private), str(old_key)])
