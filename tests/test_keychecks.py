@@ -184,15 +184,15 @@ async def test_a_new_public_key_is_noted_and_each_private_key_asked_for(
         await sign(client, signer(1))
         await add_operator(client)
         await log_in(client)
-        assert "sealed to" not in (await client.get("/admin/decrypt")).text
+        assert "different public keys" not in (await client.get("/admin/decrypt")).text
     assert "public keys" not in caplog.text
     _, other_public = sealing.generate_keypair()
     with caplog.at_level(logging.WARNING, logger="widget.keychecks"):
         async with client_factory(public_key=other_public) as client:
             await log_in(client)
             page = await client.get("/admin/decrypt")
-    assert "sealed to 2 different public keys" in page.text
-    assert "sealed to 2 different operator public keys" in caplog.text
+    assert "This server has been given 2 different public keys" in page.text
+    assert "this database has been given 2 different operator public keys" in caplog.text
     async with client_factory():  # back to the first key: still two
         pass
     recorded = "SELECT count(*) FROM key_checks WHERE name LIKE 'public-key:%'"

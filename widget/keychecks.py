@@ -102,14 +102,15 @@ async def verify(store: Store, settings: Settings) -> None:
 async def note_public_key(store: Store, public: bytes) -> int:
     """Record the operator public key the service seals to, if it is new, and say at start when
     rows are sealed to several: an export then needs the private key of each, and an operator
-    who gave the server a new public key must not throw the old private key away. How many
-    keys are recorded."""
+    who gave the server a new public key must not throw the old private key away (said from
+    the first start with the new key, before anything is sealed to it). How many keys are
+    recorded."""
     await store.claim_key_check(PUBLIC_KEY_PREFIX + base64.b64encode(public).decode(), public)
     keys = len(await store.public_keys_sealed_to())
     if keys > 1:
         log.warning(
-            "signatures in this database are sealed to %d different operator public keys: an "
-            "export opens only with the private key of each, so keep every one "
+            "this database has been given %d different operator public keys: each signature "
+            "opens only with the private key of the time it was made, so keep every one "
             "(--private-key once for each; several key files on the admin's Open an export)",
             keys,
         )
