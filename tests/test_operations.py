@@ -96,3 +96,22 @@ async def test_refusals_say_why(store):
         await operations.delete_signer(store, "op", TEST_SECRET, "not an address")
     with pytest.raises(operations.OperationError, match="no operator"):
         await operations.remove_operator(store, "op", "nobody@example.org")
+
+
+def test_only_edits_that_reach_signers_are_guarded():
+    """The edits that stand for a dangerous act are named; turning one off, or a text edit, is
+    not (the admin asks for the password only for the former)."""
+    from dataclasses import replace
+
+    mailing = replace(BELARUS, confirm_email=True)
+    assert operations.guarded_change(BELARUS, mailing) == "campaign.confirm-email"
+    assert operations.guarded_change(None, mailing) == "campaign.confirm-email"
+    assert operations.guarded_change(mailing, BELARUS) is None  # turned off
+    assert operations.guarded_change(mailing, replace(mailing, title="New")) is None
+    video = replace(BELARUS, video_url="https://www.youtube-nocookie.com/embed/a")
+    assert operations.guarded_change(BELARUS, video) == "campaign.video"
+    same_host = replace(video, video_url="https://www.youtube-nocookie.com/embed/b")
+    assert operations.guarded_change(video, same_host) is None
+    elsewhere = replace(video, video_url="https://video.watcher.example/embed/1")
+    assert operations.guarded_change(video, elsewhere) == "campaign.video"
+    assert operations.guarded_change(elsewhere, replace(elsewhere, video_url="")) is None

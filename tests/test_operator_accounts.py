@@ -285,15 +285,21 @@ async def test_a_count_by_email_domain_needs_a_fresh_password_and_every_operator
         # Closed in the past and purged 0 days later: a purge, at the next housekeeping round.
         ({"closes_at": "2026-01-01T00:00:00Z", "purge_after_days": "0"}, "campaign.schedule",
          "purge_after_days: None -&gt; 0"),
+        # Every signer's address gets an email: evidence of signing in an inbox.
+        ({"confirm_email": "1"}, "campaign.confirm-email", "confirm_email: False -&gt; True"),
+        # Readers who press play tell the video's host their IP address.
+        ({"video_url": "https://video.watcher.example/embed/1"}, "campaign.video",
+         "https://video.watcher.example/embed/1"),
     ],
-    ids=["trusted-host", "purge-time"],
+    ids=["trusted-host", "purge-time", "confirm-email", "video-host"],
 )  # fmt: skip
 async def test_a_campaign_edit_that_stands_for_a_dangerous_act_needs_a_fresh_password(
     app_at, change, action, shown
 ):
-    """An infiltrator could name their own site among a campaign's origins, or set its purge
-    for now, through the edit form: either asks for the password again, like a partner's
-    origins or a purge, and every operator sees it done. Editing the texts asks for nothing."""
+    """An infiltrator could name their own site among a campaign's origins, set its purge for
+    now, have every signer emailed, or put readers one click from a host of theirs, through
+    the edit form: each asks for the password again, like a partner's origins or a purge, and
+    every operator sees it done. Editing the texts asks for nothing."""
     from tests.test_admin import NEW_CAMPAIGN
 
     async with app_at() as (app, at):

@@ -49,7 +49,7 @@ async def partner(store: Store, code: str) -> Partner:
 # Settings whose values the audit log records; texts are named, not quoted.
 AUDITED_AS_VALUES = (
     "status", "counter_offset", "counter_minimum", "goal", "language", "allowed_origins",
-    "hold_for_review", "closes_at", "purge_after_days", "confirm_email",
+    "hold_for_review", "closes_at", "purge_after_days", "confirm_email", "video_url",
 )  # fmt: skip
 
 
@@ -71,10 +71,15 @@ def describe_changes(old: Campaign | None, new: Campaign) -> str:
 
 def guarded_change(old: Campaign | None, new: Campaign) -> str | None:
     """The audit name of a campaign save that, like the act it stands for, needs a fresh
-    password and is shown to every operator; None for any other save. Two do: a change of the
-    host pages the campaign names (a page there hears that its visitor signed; `*` lets any
-    page frame the widget but trusts none), and a new time for its purge (set sooner, it is a
-    purge)."""
+    password and is shown to every operator; None for any other save. Four do, each a way for
+    an infiltrator to reach signers through an ordinary edit:
+    - a change of the host pages the campaign names (a page there hears that its visitor
+      signed; `*` lets any page frame the widget but trusts none);
+    - a new time for its purge (set sooner, it is a purge);
+    - confirmation by email turned on: from then on every signer's address gets an email
+      from the campaign, evidence of signing in an inbox that its provider, or whoever takes
+      the phone, can read;
+    - a video from a new host: readers who press play tell that host their address."""
 
     def trusted(campaign: Campaign | None) -> set[str]:
         return set(security.trusted_hosts(campaign.allowed_origins, ())) if campaign else set()
@@ -83,6 +88,10 @@ def guarded_change(old: Campaign | None, new: Campaign) -> str | None:
         return "campaign.origins"
     if new.purge_at and (old is None or old.purge_at != new.purge_at):
         return "campaign.schedule"
+    if new.confirm_email and not (old and old.confirm_email):
+        return "campaign.confirm-email"
+    if new.video_origin and new.video_origin != (old.video_origin if old else ""):
+        return "campaign.video"
     return None
 
 

@@ -31,7 +31,8 @@ WRONG_PASSWORD = "That is not the right password."  # noqa: S105 - a message, no
 # What every operator sees on the admin's front page: the latest acts that could hurt signers.
 DANGEROUS_ACTIONS = (
     "export", "partner.link", "signer.delete", "invalidate", "invalidate.count", "purge",
-    "partner.save", "campaign.origins", "campaign.schedule", "operator.add",
+    "partner.save", "campaign.origins", "campaign.schedule", "campaign.confirm-email",
+    "campaign.video", "operator.add",
     "operator.password", "operator.remove", "session.end", "forget-domains",
     "operator.reset-2fa", "operator.passkey-add", "operator.passkey-remove",
     "operator.recovery-codes", "operator.recovery-code", "backup",

@@ -63,8 +63,9 @@ def _campaign_data(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]
 async def save_campaign(
     request: Request, who: str, form: dict[str, str], old: Campaign | None, new: Campaign
 ) -> None:
-    """Save with its audit entry, and make the running service see the change at once. New
-    trusted hosts (they hear when their visitor signs) and a new purge time need the password
+    """Save with its audit entry, and make the running service see the change at once. An
+    edit that stands for a dangerous act (`operations.guarded_change`: new trusted hosts, a new
+    purge time, confirmation by email turned on, a video from a new host) needs the password
     again, like a partner's origins and a purge."""
     if operations.guarded_change(old, new):
         await confirmed(request, who, form)
