@@ -200,6 +200,7 @@ def test_settings_command_lists_every_variable(capsys):
         ("PETITION_WIDGET_RATE_LIMITS", "client=lots", "PETITION_WIDGET_RATE_LIMITS"),
         ("PETITION_WIDGET_PUBLIC_URL", "petitions.example.org", "PUBLIC_URL: expected https"),
         ("PETITION_WIDGET_DOMAIN_KEY", "short", "DOMAIN_KEY: at least 32"),
+        ("PETITION_WIDGET_PORT", "99999", "PORT: must be 1 to 65535, not 99999"),
     ],
 )
 def test_bad_settings_fail_at_start_naming_the_variable(tmp_path, variable, value, message):

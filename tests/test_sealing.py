@@ -101,6 +101,20 @@ def test_keys_generate_writes_an_owner_only_private_key_and_never_overwrites(tmp
         main(["keys", "generate", "--out", str(tmp_path)])
 
 
+def test_keys_generate_says_why_it_cannot_write_and_leaves_no_lone_private_key(tmp_path):
+    (tmp_path / "operator-public.key").write_text("an older public key\n")
+    with pytest.raises(SystemExit, match=r"operator-public\.key exists already"):
+        main(["keys", "generate", "--out", str(tmp_path)])
+    assert not (tmp_path / "operator-private.key").exists()  # no key without its public key
+    assert (tmp_path / "operator-public.key").read_text() == "an older public key\n"
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("")
+    with pytest.raises(SystemExit, match=r"cannot write .*notes.txt is not a folder"):
+        main(["keys", "generate", "--out", str(a_file)])
+    with pytest.raises(SystemExit, match=r"cannot write .*: Not a directory"):
+        main(["keys", "generate", "--out", str(a_file / "keys")])
+
+
 def test_without_a_configured_key_sqlite_makes_a_pair_and_postgres_refuses(tmp_path):
     settings = Settings(database=str(tmp_path / "new.db"))
     made = sealing.operator_public_key(None, settings)

@@ -243,6 +243,8 @@ class Settings:
         ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be at least 1")
+        if not 1 <= self.port <= 65535:
+            raise SettingsError(f"{ENV_PREFIX}PORT: must be 1 to 65535, not {self.port}")
         if self.server not in ("uvicorn", "granian"):
             raise SettingsError(f"{ENV_PREFIX}SERVER: uvicorn or granian, not {self.server!r}")
         for name in ("min_fill_seconds", "counter_cache_seconds"):

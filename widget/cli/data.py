@@ -61,20 +61,30 @@ def decrypt(args: argparse.Namespace) -> None:
 
 
 def generate_keys(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
     private, public = sealing.generate_keypair()
     folder = Path(args.out)
     private_path = folder / f"{args.name}-private.key"
     public_path = folder / f"{args.name}-public.key"
+    _write_new_key(private_path, private)
     try:
-        sealing.write_key(private_path, private)
-        sealing.write_key(public_path, public)
-    except FileExistsError as exc:
-        raise CommandError(f"{exc.filename} exists already; nothing was overwritten") from None
+        _write_new_key(public_path, public)
+    except CommandError:
+        private_path.unlink()  # a private key without its public key is of no use
+        raise
     print(f"private key: {private_path} (keep it off the server; back it up)")
     print(f"public key:  {public_path}")
     print(f"on the server: {ENV_PREFIX}PUBLIC_KEY={public}")
+
+
+def _write_new_key(path: Path, key: str) -> None:
+    try:
+        sealing.write_key(path, key)
+    except FileExistsError as exc:
+        if exc.filename != str(path):  # a file where the folder should be
+            raise CommandError(f"cannot write {path}: {exc.filename} is not a folder") from None
+        raise CommandError(f"{path} exists already; nothing was overwritten") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from None
 
 
 async def seal_rows(settings: Settings, args: argparse.Namespace) -> None:
