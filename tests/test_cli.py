@@ -115,6 +115,47 @@ def test_python_dash_m_works_from_any_folder(tmp_path):
     assert (tmp_path / "here.db").exists()
 
 
+def test_a_database_that_cannot_be_opened_is_named_with_the_reason_and_left_as_it_was(
+    tmp_path, monkeypatch
+):
+    """A wrong path (a text file, a folder) or an unreachable server: one line that names the
+    database and says why, no traceback, an exit (the connection's thread does not hold the
+    process), and the file not touched; a password in the URL is never printed."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    notes.chmod(0o644)
+
+    def refused(database: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "widget", "campaign", "list", "--database", database],
+            cwd=tmp_path, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        return result.stderr.strip()
+
+    assert refused(str(notes)) == (
+        f"petition-widget: cannot open the database {notes}: it is not a SQLite database; "
+        "nothing was changed"
+    )
+    assert notes.read_text() == "not a database\n"
+    assert stat.S_IMODE(notes.stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    assert refused(str(tmp_path)) == (
+        f"petition-widget: cannot open the database {tmp_path}: Is a directory"
+    )
+    unreachable = refused("postgresql://someone:hunter2secret@127.0.0.1:1/petitions")
+    assert unreachable.startswith(
+        "petition-widget: cannot open the database 127.0.0.1:1/petitions: "
+    ), unreachable
+    assert "hunter2secret" not in unreachable
+    # serve says the same before anything starts.
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("served"))
+    with pytest.raises(SystemExit, match="it is not a SQLite database"):
+        main(["serve", "--database", str(notes)])
+
+
 def test_settings_come_from_the_environment_and_flags():
     env = {"PETITION_WIDGET_PORT": "9001", "PETITION_WIDGET_MIN_FILL_SECONDS": "3.5"}
     settings = Settings.load(env, host="0.0.0.0", port=None)

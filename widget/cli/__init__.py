@@ -27,6 +27,7 @@ from widget import (
 from widget.cli import content, data
 from widget.cli.common import CommandError, configure_logging, database_flag
 from widget.settings import ENV_PREFIX, Settings, SettingsError, database_file, is_postgres
+from widget.store import StoreError
 
 __all__ = ["CommandError", "build_parser", "main"]
 
@@ -202,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         review.ReviewError,
         operations.OperationError,
         CommandError,
+        StoreError,  # the database cannot be opened, or failed: its message says which
     ) as exc:
         sys.exit(f"petition-widget: {exc}")
 

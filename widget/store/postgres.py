@@ -184,13 +184,24 @@ class PostgresBackend(Backend):
                 },
             )  # fmt: skip
         except _ERRORS as exc:
-            raise StoreError("the database could not be reached") from exc
+            raise StoreError(f"cannot open the database {self.where}: {_reason(exc)}") from exc
         try:
             await self._migrate()
-        except BaseException:
+        except BaseException as exc:
             await self._pool.close()
             self._pool = None
+            if isinstance(exc, StoreError):
+                cause = exc.__cause__ or exc
+                raise StoreError(
+                    f"cannot open the database {self.where}: {_reason(cause)}"
+                ) from exc
             raise
+
+    @property
+    def where(self) -> str:
+        """The server and database, for a message: never the password the URL may hold."""
+        parts = urlsplit(self.dsn)
+        return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -270,6 +281,24 @@ class PostgresBackend(Backend):
                     older,
                 )
             await db.execute("VACUUM FULL signatures")
+
+
+# Errors of reaching the server, logging in and finding the database: their messages name a
+# host, a user or a database, never a row, so a message at start may quote them.
+_CONNECTING = (
+    OSError, TimeoutError, asyncpg.InterfaceError,
+    asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidCatalogNameError,
+    asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
+)  # fmt: skip
+
+
+def _reason(exc: BaseException) -> str:
+    """Why the database could not be opened: a connection error's own words; for any other
+    error its class and code only (a failed statement's message may quote a row)."""
+    if isinstance(exc, _CONNECTING):
+        return str(exc) or type(exc).__name__
+    code = getattr(exc, "sqlstate", None)
+    return type(exc).__name__ + (f" ({code})" if code else "")
 
 
 async def _run_script(tx: Connection, version: int, script: str) -> None:

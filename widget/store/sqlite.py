@@ -102,16 +102,27 @@ class SQLiteBackend(Backend):
             # back to this size, so it never holds on to more disk than a moment's writes need.
             f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}",
         ]
-        await _run_in_thread(db, pragmas)
+        try:
+            await _run_in_thread(db, pragmas)
+        except BaseException:
+            await db.close()  # its thread would keep the process from exiting
+            raise
         return db
 
     async def open(self) -> None:
         # aiosqlite's DEBUG log repeats every statement with its parameters: signer data.
         logging.getLogger("aiosqlite").setLevel(logging.INFO)
-        _owner_only(Path(self.path))
-        self.writer = await self._connect()
-        await self._initialise()
-        self.reader = await self._connect()
+        try:
+            _owner_only(Path(self.path))
+            self.writer = await self._connect()
+            await self._initialise()
+            self.reader = await self._connect()
+        except (StoreError, OSError) as exc:
+            await self.close()
+            # SQLite's messages name no value ("file is not a database"); they say what is wrong.
+            cause = exc.__cause__ if isinstance(exc.__cause__, sqlite3.Error) else None
+            reason = str(cause) if cause else getattr(exc, "strerror", None) or str(exc)
+            raise StoreError(f"cannot open the database {self.path}: {reason}") from exc
 
     async def close(self) -> None:
         for db in (self.reader, self.writer):
@@ -325,10 +336,18 @@ class SQLiteStore(Store):
         return self.sqlite.writer
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+
+
 def _owner_only(path: Path) -> None:
     """The database file made owner-only before SQLite opens it, whatever the umask. SQLite
-    gives its -wal and -shm files the database's own mode; files from before are tightened."""
+    gives its -wal and -shm files the database's own mode; files from before are tightened.
+    A file that is not a SQLite database (a wrong path) is refused first, and left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError), open(path, "rb") as existing:
+        head = existing.read(len(SQLITE_HEADER))
+        if head and head != SQLITE_HEADER:
+            raise StoreError("it is not a SQLite database; nothing was changed")
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, files.FILE_MODE))
     for suffix in ("", "-wal", "-shm", "-journal"):
         files.tighten(path.with_name(path.name + suffix))
