@@ -197,3 +197,30 @@ async def test_a_new_public_key_is_noted_and_each_private_key_asked_for(
         pass
     recorded = "SELECT count(*) FROM key_checks WHERE name LIKE 'public-key:%'"
     assert database.rows(recorded) == [(2,)]
+
+
+async def test_a_short_secret_key_is_refused_for_a_new_database_and_kept_with_a_warning(
+    database, caplog
+):
+    """A short key can be guessed from a copy of the database, and with it every address
+    tested: a new database is refused one (a new SQLite file is not even made). A database
+    already written with one keeps it, as its hashes cannot move, and every start says so."""
+    short = "only-twenty-chars-xy"
+    if database.kind == "sqlite":
+        with pytest.raises(SettingsError, match="SECRET_KEY: at least 32 characters"):
+            await keychecks.checked(make_settings(database, secret_key=short))
+        assert not database.path.exists()
+    store = open_store(database.url)
+    await store.open()
+    try:
+        with pytest.raises(SettingsError, match="SECRET_KEY: at least 32 characters"):
+            await keychecks.resolved(store, make_settings(database, secret_key=short))
+        assert await store.key_checks() == {}  # nothing recorded
+        # A database written with a short key before keys were checked for length.
+        await keychecks.verify(store, make_settings(database, secret_key=short).resolve())
+    finally:
+        await store.close()
+    with caplog.at_level(logging.WARNING, logger="widget.keychecks"):
+        settings = await keychecks.checked(make_settings(database, secret_key=short))
+    assert settings.secret == short
+    assert "SECRET_KEY is shorter than 32 characters" in caplog.text

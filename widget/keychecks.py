@@ -19,13 +19,14 @@ import hmac
 import logging
 
 from widget import signing
-from widget.settings import ENV_PREFIX, Settings, SettingsError, is_postgres
+from widget.settings import ENV_PREFIX, Settings, SettingsError, database_file, is_postgres
 from widget.store import Store, open_store
 from widget.store.keys import DOMAIN_KEY_CHECK, PUBLIC_KEY_PREFIX, SECRET_KEY_CHECK
 
 log = logging.getLogger(__name__)
 
 CONTEXT = b"key-check:"
+MIN_SECRET_LENGTH = 32  # as the domain key's; the keys made here are 64 characters
 UNCHANGED = "Nothing was changed."
 
 
@@ -54,14 +55,41 @@ async def resolved(store: Store, settings: Settings) -> Settings:
             f"{ENV_PREFIX}SECRET_KEY to the key. {UNCHANGED}"
         )
     settings = settings.with_secret()
+    if len(settings.secret) < MIN_SECRET_LENGTH:
+        _refuse_or_warn_short_secret(settings, written=SECRET_KEY_CHECK in recorded)
     await verify(store, settings)
     return settings
+
+
+def _refuse_or_warn_short_secret(settings: Settings, written: bool) -> None:
+    """A short secret key can be guessed from a copy of the database (each stored hash of an
+    address tests a guess), and with it every address tested. A new database is refused one;
+    a database already written with one keeps it, since its hashes cannot move to a new key,
+    and every start says so."""
+    why = (
+        "a key that short can be guessed from a stolen copy of the database, and with it any "
+        "address tested against the stored hashes"
+    )
+    if not written:
+        raise SettingsError(
+            f"{ENV_PREFIX}SECRET_KEY: at least {MIN_SECRET_LENGTH} characters: {why}. Make "
+            'one with: python3 -c "import secrets; print(secrets.token_urlsafe(48))". '
+            f"{UNCHANGED}"
+        )
+    log.warning(
+        "%sSECRET_KEY is shorter than %d characters: %s. This database's hashes were made with "
+        "it and cannot move to a new key; guard its backups all the more",
+        ENV_PREFIX, MIN_SECRET_LENGTH, why,
+    )  # fmt: skip
 
 
 async def checked(settings: Settings) -> Settings:
     """`resolved`, on a store of its own: for a command or a server about to start. A bad
     setting is refused before the database is opened (or made)."""
     settings = settings.validated()
+    new_file = not is_postgres(settings.database) and not database_file(settings.database).exists()
+    if new_file and settings.secret_key and len(settings.secret_key) < MIN_SECRET_LENGTH:
+        _refuse_or_warn_short_secret(settings, written=False)  # before the file is made
     store = open_store(
         settings.database, settings.sqlite_synchronous, pool_size=1,
         timeout=settings.db_timeout_seconds,

@@ -88,9 +88,10 @@ class Settings:
     )
     secret_key: str | None = _setting(
         None,
-        "Key that signs form tokens and keys the hashes of addresses. Default with SQLite: "
-        "generated on first run into the keys folder (KEYS_DIR/secret-key). Keep it out of "
-        "the database's backups. Required with PostgreSQL, the same on every instance.",
+        "Key that signs form tokens and keys the hashes of addresses, at least 32 characters. "
+        "Default with SQLite: generated on first run into the keys folder "
+        "(KEYS_DIR/secret-key). Keep it out of the database's backups. Required with "
+        "PostgreSQL, the same on every instance.",
     )
     public_key: str | None = _setting(
         None,
