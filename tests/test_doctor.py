@@ -75,3 +75,18 @@ async def test_readable_files_and_loose_keys_are_found(tmp_path, capsys):
     assert "p.db can be read by other users of this machine (mode 0o644)" in out
     assert "chmod 600" in out
     assert "p.operator-private.key lie loose beside the database" in out
+
+
+async def test_a_short_secret_key_is_named(tmp_path, capsys, monkeypatch):
+    settings = Settings(
+        database=str(tmp_path / "data" / "petition-widget.db"),
+        keys_dir=str(tmp_path / "keys"),
+        public_key=TEST_PUBLIC_KEY,
+        public_url="https://petitions.example.org",
+    )
+    await first_start(settings)
+    monkeypatch.setenv("PETITION_WIDGET_SECRET_KEY", "changeme")
+    status, out = doctor(settings, capsys)
+    assert status == 1
+    assert "1. PETITION_WIDGET_SECRET_KEY has fewer than 32 characters" in out
+    assert out.count("what to do:") == 1

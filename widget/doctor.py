@@ -20,6 +20,7 @@ def check(settings: Settings) -> list[Finding]:
     """Every risk found, most serious first; an empty list when none is."""
     return [
         *_private_key(settings),
+        *_short_secret(settings),
         *_modes(settings),
         *_key_places(settings),
         *_public_url(settings),
@@ -45,6 +46,20 @@ def _private_key(settings: Settings) -> Iterator[Finding]:
                 f"move {path} to the operator's own machine (an encrypted disk), then set "
                 f"{ENV_PREFIX}PUBLIC_KEY to the public key and restart",
             )
+
+
+def _short_secret(settings: Settings) -> Iterator[Finding]:
+    from widget.keychecks import MIN_SECRET_LENGTH
+
+    if settings.secret_key and len(settings.secret_key) < MIN_SECRET_LENGTH:
+        yield Finding(
+            f"{ENV_PREFIX}SECRET_KEY has fewer than {MIN_SECRET_LENGTH} characters: it can be "
+            "guessed from a stolen copy of the database, and with it any address tested "
+            "against the stored hashes",
+            'for a new database, set a long random key (python3 -c "import secrets; '
+            'print(secrets.token_urlsafe(48))"); a database already written with this key '
+            "must keep it (its hashes cannot move), so keep its backups all the more guarded",
+        )
 
 
 def _modes(settings: Settings) -> Iterator[Finding]:
