@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from widget import files
-from widget.settings import ENV_PREFIX, Settings, database_file, is_postgres, legacy_key_file
+from widget.settings import (
+    ENV_PREFIX,
+    KEY_MIN_LENGTH,
+    Settings,
+    database_file,
+    is_postgres,
+    legacy_key_file,
+)
 
 
 class Finding(NamedTuple):
@@ -49,11 +56,9 @@ def _private_key(settings: Settings) -> Iterator[Finding]:
 
 
 def _short_secret(settings: Settings) -> Iterator[Finding]:
-    from widget.keychecks import MIN_SECRET_LENGTH
-
-    if settings.secret_key and len(settings.secret_key) < MIN_SECRET_LENGTH:
+    if settings.secret_key and len(settings.secret_key) < KEY_MIN_LENGTH:
         yield Finding(
-            f"{ENV_PREFIX}SECRET_KEY has fewer than {MIN_SECRET_LENGTH} characters: it can be "
+            f"{ENV_PREFIX}SECRET_KEY has fewer than {KEY_MIN_LENGTH} characters: it can be "
             "guessed from a stolen copy of the database, and with it any address tested "
             "against the stored hashes",
             'for a new database, set a long random key (python3 -c "import secrets; '

@@ -10,6 +10,8 @@ import stat
 from pathlib import Path
 from typing import IO
 
+from widget.settings import KEY_MIN_LENGTH
+
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 
@@ -58,6 +60,6 @@ def read_or_create_secret(path: Path) -> str:
         create_exclusive(path, key + "\n")
     except FileExistsError:
         key = path.read_text().strip()
-        if len(key) < 32:
+        if len(key) < KEY_MIN_LENGTH:
             raise ValueError(f"{path}: the secret key file is empty or too short") from None
     return key

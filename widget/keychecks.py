@@ -19,14 +19,20 @@ import hmac
 import logging
 
 from widget import signing
-from widget.settings import ENV_PREFIX, Settings, SettingsError, database_file, is_postgres
+from widget.settings import (
+    ENV_PREFIX,
+    KEY_MIN_LENGTH,
+    Settings,
+    SettingsError,
+    database_file,
+    is_postgres,
+)
 from widget.store import Store, open_store
 from widget.store.keys import DOMAIN_KEY_CHECK, PUBLIC_KEY_PREFIX, SECRET_KEY_CHECK
 
 log = logging.getLogger(__name__)
 
 CONTEXT = b"key-check:"
-MIN_SECRET_LENGTH = 32  # as the domain key's; the keys made here are 64 characters
 UNCHANGED = "Nothing was changed."
 
 
@@ -55,7 +61,7 @@ async def resolved(store: Store, settings: Settings) -> Settings:
             f"{ENV_PREFIX}SECRET_KEY to the key. {UNCHANGED}"
         )
     settings = settings.with_secret()
-    if len(settings.secret) < MIN_SECRET_LENGTH:
+    if len(settings.secret) < KEY_MIN_LENGTH:
         _refuse_or_warn_short_secret(settings, written=SECRET_KEY_CHECK in recorded)
     await verify(store, settings)
     return settings
@@ -72,14 +78,14 @@ def _refuse_or_warn_short_secret(settings: Settings, written: bool) -> None:
     )
     if not written:
         raise SettingsError(
-            f"{ENV_PREFIX}SECRET_KEY: at least {MIN_SECRET_LENGTH} characters: {why}. Make "
+            f"{ENV_PREFIX}SECRET_KEY: at least {KEY_MIN_LENGTH} characters: {why}. Make "
             'one with: python3 -c "import secrets; print(secrets.token_urlsafe(48))". '
             f"{UNCHANGED}"
         )
     log.warning(
         "%sSECRET_KEY is shorter than %d characters: %s. This database's hashes were made with "
         "it and cannot move to a new key; guard its backups all the more",
-        ENV_PREFIX, MIN_SECRET_LENGTH, why,
+        ENV_PREFIX, KEY_MIN_LENGTH, why,
     )  # fmt: skip
 
 
@@ -88,7 +94,7 @@ async def checked(settings: Settings) -> Settings:
     setting is refused before the database is opened (or made)."""
     settings = settings.validated()
     new_file = not is_postgres(settings.database) and not database_file(settings.database).exists()
-    if new_file and settings.secret_key and len(settings.secret_key) < MIN_SECRET_LENGTH:
+    if new_file and settings.secret_key and len(settings.secret_key) < KEY_MIN_LENGTH:
         _refuse_or_warn_short_secret(settings, written=False)  # before the file is made
     store = open_store(
         settings.database, settings.sqlite_synchronous, pool_size=1,

@@ -12,6 +12,11 @@ ENV_PREFIX = "PETITION_WIDGET_"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
+# The shortest secret or domain key taken: a shorter one could be guessed from a stolen copy of
+# the database, each stored hash testing a guess. The keys made here are 64 characters.
+KEY_MIN_LENGTH = 32
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names it."""
 
@@ -282,8 +287,8 @@ class Settings:
 
     def with_secret(self) -> Settings:
         """These settings with secret_key filled in from the key file, made on first run."""
-        if self.domain_key is not None and len(self.domain_key) < 32:
-            raise SettingsError(f"{ENV_PREFIX}DOMAIN_KEY: at least 32 characters")
+        if self.domain_key is not None and len(self.domain_key) < KEY_MIN_LENGTH:
+            raise SettingsError(f"{ENV_PREFIX}DOMAIN_KEY: at least {KEY_MIN_LENGTH} characters")
         if self.domain_key is not None and self.domain_key == self.secret_key:
             # Its point is to be dropped on its own: the secret key must not open it.
             raise SettingsError(f"{ENV_PREFIX}DOMAIN_KEY: must differ from the secret key")
