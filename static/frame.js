@@ -102,6 +102,15 @@
 
   var form = document.querySelector("[data-pw-form]");
   if (!form || !window.fetch || !window.URLSearchParams) return;
+  // Sandboxed without our origin, the form could only post by reloading the frame, which the
+  // host sees (see _petition.html).
+  function signElsewhere() {
+    if (main) main.classList.add("pw-sign-elsewhere");
+  }
+  if (framed && window.origin === "null") {
+    signElsewhere();
+    return;
+  }
   var summary = form.querySelector("[data-pw-summary]");
   var summaryList = form.querySelector("[data-pw-summary-list]");
   var button = form.querySelector("button[type=submit]");
@@ -191,9 +200,10 @@
       thanks.focus();
       post({ type: NS + "signed", campaign: campaign, count: data.count });
     }).catch(function () {
-      // The network failed: let the browser post the form the ordinary way.
       button.disabled = false;
-      form.submit();
+      // The network failed: post the form the ordinary way, but never in a frame.
+      if (framed) signElsewhere();
+      else form.submit();
     });
   }
 })();

@@ -296,6 +296,13 @@ parent.postMessage({ type: "probe-done", from: "third-origin" }, "*");
 """
 
 
+# A host may sandbox the iframe: without scripts, or with scripts but without our own origin.
+SANDBOXES = {
+    "sandbox-no-scripts": "allow-forms allow-popups",
+    "sandbox-opaque-origin": "allow-forms allow-scripts allow-popups",
+}
+
+
 class PartnerServer(ThreadingHTTPServer):
     daemon_threads = True
     service_url = ""
@@ -316,6 +323,13 @@ class PartnerHandler(BaseHTTPRequestHandler):
             frame = (
                 f'<iframe sandbox="allow-scripts" security="restricted" src="{card}" '
                 'width="600" height="280" title="Petition card" frameborder="0"></iframe>'
+            )
+            self._send(HTTPStatus.OK, PAGE.format(recorder=RECORDER, widgets=frame))
+        elif name in SANDBOXES:  # a hostile page that frames the widget in a sandbox
+            embed = f"{self.server.service_url}/c/{CAMPAIGN}/embed?partner=demo&lang=en"
+            frame = (
+                f'<iframe sandbox="{SANDBOXES[name]}" src="{embed}" width="400" height="700" '
+                'title="Petition" onload="window.pwLoads = (window.pwLoads || 0) + 1"></iframe>'
             )
             self._send(HTTPStatus.OK, PAGE.format(recorder=RECORDER, widgets=frame))
         elif name == "oembed-trusted":  # oEmbed's HTML shown as it is (Ghost, Drupal…)

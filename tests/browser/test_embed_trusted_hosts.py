@@ -6,9 +6,10 @@ third origin does not."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import NEXT_PAINT
+from tests.browser.conftest import NEXT_PAINT, SANDBOXES
 
 WATCH_HEIGHT = """iframe => {
   window.pwHeights = [];
@@ -79,3 +80,27 @@ def test_a_trusted_host_hears_of_the_signature(widgets, partner, service, signer
     ]
     after = widgets.wait_fitted()  # the thank-you state has its own height: the iframe followed
     assert after["iframeHeight"] != form_height
+
+
+@pytest.mark.parametrize("sandbox", sorted(SANDBOXES))
+def test_a_sandboxing_host_gets_no_form_whose_post_it_could_see(page, partner, service, sandbox):
+    """A hostile page can sandbox the frame so that our script does not run, or runs without our
+    origin (fetch() then cannot read the answer): the form would then post the ordinary way,
+    and the frame's reload fires a load event on the host's iframe, telling it that its visitor
+    signed. So the form is not offered there: a link opens the petition's own page, in a tab
+    of its own, where no host page watches."""
+    page.goto(f"{partner.third_origin}/{sandbox}.html")
+    frame = page.frame_locator("iframe")
+    link = frame.get_by_role("link", name=f"{service.url}/c/belarus?partner=demo&lang=en")
+    expect(link).to_be_visible()
+    expect(link).to_have_attribute("target", "_blank")
+    expect(frame.get_by_text("The form cannot be sent from inside this page.")).to_be_visible()
+    expect(frame.locator("[data-pw-form]")).to_be_hidden()
+    assert page.evaluate("() => window.pwLoads") == 1  # the frame loaded once, and stays
+
+
+def test_an_ordinary_frame_offers_the_form_and_no_link_away(widgets):
+    widgets.open("one", origin=widgets.partner.third_origin)
+    frame = widgets.ready()
+    expect(frame.locator("[data-pw-form]")).to_be_visible()
+    expect(frame.get_by_text("The form cannot be sent from inside this page.")).to_be_hidden()

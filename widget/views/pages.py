@@ -119,6 +119,7 @@ def _page(
             "oembed_url": own.oembed(share_url),
             "withdraw_code": withdraw_code,
             "withdraw_url": own.withdraw(campaign.slug, lang=language),
+            "elsewhere_url": own.hosted(campaign.slug, lang=language, partner=partner),
             "preview_url": own.preview(campaign.slug, lang=language),
         },
     )  # fmt: skip
