@@ -111,6 +111,16 @@
     signElsewhere();
     return;
   }
+  // The part of this frame the reader sees: the thank-you goes there, since focusing it where
+  // it is would scroll the host page, an event it sees at the moment its visitor signs.
+  var seen = null;
+  if (framed && window.IntersectionObserver) {
+    var steps = [];
+    for (var s = 0; s <= 50; s++) steps.push(s / 50);
+    new IntersectionObserver(function (entries) {
+      seen = entries[entries.length - 1].intersectionRect;
+    }, { threshold: steps }).observe(document.documentElement);
+  }
   var summary = form.querySelector("[data-pw-summary]");
   var summaryList = form.querySelector("[data-pw-summary-list]");
   var button = form.querySelector("button[type=submit]");
@@ -194,10 +204,17 @@
       signed = true; // from here on, only a trusted host hears anything
       showCount(data);
       showWithdrawCode(data.withdraw_code);
-      form.hidden = true;
       var thanks = document.querySelector("[data-pw-thanks]");
+      var quiet = framed && !hostTrusted(); // its iframe keeps its height: nothing may move
+      var bottom = document.documentElement.scrollHeight;
+      form.hidden = true;
       thanks.hidden = false;
-      thanks.focus();
+      if (quiet && seen && seen.height) {
+        var top = thanks.getBoundingClientRect().top;
+        var room = bottom - thanks.offsetHeight - top;
+        thanks.style.paddingTop = Math.max(0, Math.min(seen.top + 12 - top, room)) + "px";
+      }
+      thanks.focus({ preventScroll: quiet });
       post({ type: NS + "signed", campaign: campaign, count: data.count });
     }).catch(function () {
       button.disabled = false;

@@ -12,9 +12,11 @@ from widget.resources import resource
 
 # 38 KB since the widget shows what a reader signs (the target and the demands, in a
 # "Read the petition" disclosure: about 2.3 KB for the Belarus campaign in Cyrillic), draws
-# the share links' icons (1.7 KB) and has a dark theme (1.3 KB). What travels is gzipped, and
-# stays under IFRAME_WIRE_BUDGET.
-IFRAME_BUDGET = 38 * 1024
+# the share links' icons (1.7 KB) and has a dark theme (1.3 KB); 40 KB since it shows its
+# thank-you where the reader looks, without scrolling the host page, and links to the hosted page
+# where the form cannot be sent unseen (1.3 KB, both against a hostile host page). What travels
+# is gzipped, and stays under IFRAME_WIRE_BUDGET.
+IFRAME_BUDGET = 40 * 1024
 IFRAME_WIRE_BUDGET = 12 * 1024
 LOADER_BUDGET = 2 * 1024
 

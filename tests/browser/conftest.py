@@ -332,6 +332,15 @@ class PartnerHandler(BaseHTTPRequestHandler):
                 'title="Petition" onload="window.pwLoads = (window.pwLoads || 0) + 1"></iframe>'
             )
             self._send(HTTPStatus.OK, PAGE.format(recorder=RECORDER, widgets=frame))
+        elif name == "tall":  # the widget far down a long page, its iframe sized by the page
+            embed = f"{self.server.service_url}/c/{CAMPAIGN}/embed?partner=demo&lang=en"
+            frame = (
+                '<div style="height: 700px">Above</div>'
+                f'<iframe src="{embed}" width="400" height="1300" title="Petition"></iframe>'
+                '<div style="height: 1500px">Below</div><script>window.pwScrolls = [];'
+                'addEventListener("scroll", () => window.pwScrolls.push(scrollY));</script>'
+            )
+            self._send(HTTPStatus.OK, PAGE.format(recorder=RECORDER, widgets=frame))
         elif name == "oembed-trusted":  # oEmbed's HTML shown as it is (Ghost, Drupal…)
             hosted = f"{self.server.service_url}/c/{CAMPAIGN}?partner=demo&lang=en"
             query = urlencode({"url": hosted})

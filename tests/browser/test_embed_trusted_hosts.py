@@ -104,3 +104,31 @@ def test_an_ordinary_frame_offers_the_form_and_no_link_away(widgets):
     frame = widgets.ready()
     expect(frame.locator("[data-pw-form]")).to_be_visible()
     expect(frame.get_by_text("The form cannot be sent from inside this page.")).to_be_hidden()
+
+
+def test_the_thank_you_shows_where_the_reader_looks_without_scrolling_the_host(
+    page, partner, service, signer
+):
+    """Focusing the thank-you where it stands, above the button just pressed, would scroll the
+    host page: an event it sees at the very moment its visitor signs. For a host it does not
+    trust, the frame moves the thank-you into the part of it the reader sees, and focuses it
+    without scrolling anything."""
+    page.set_viewport_size({"width": 375, "height": 700})
+    page.goto(f"{partner.third_origin}/tall.html")
+    frame = page.frame_locator("iframe")
+    frame.locator("#pw-first_name").fill(signer.first_name)
+    frame.locator("#pw-last_name").fill(signer.last_name)
+    frame.locator("#pw-email").fill(signer.email)
+    frame.locator("#pw-country").select_option(signer.country)
+    button = frame.locator("form[data-pw-form] button[type=submit]")
+    button.scroll_into_view_if_needed()  # the reader is down at the button, the form's top gone
+    page.evaluate(NEXT_PAINT)  # the scroll's own event has fired
+    page.evaluate("() => { window.pwScrolls = []; }")
+    before = page.evaluate("() => scrollY")
+    button.click()
+    thanks = frame.locator("[data-pw-thanks]")
+    expect(thanks).to_be_focused()
+    page.evaluate(NEXT_PAINT)  # a scroll that focusing caused would have fired by now
+    heading = thanks.get_by_role("heading", name="Your name has been added").bounding_box()
+    assert heading is not None and 0 <= heading["y"] <= 700 - heading["height"], heading
+    assert page.evaluate("() => [scrollY, window.pwScrolls]") == [before, []]
