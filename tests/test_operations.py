@@ -115,3 +115,9 @@ def test_only_edits_that_reach_signers_are_guarded():
     elsewhere = replace(video, video_url="https://video.watcher.example/embed/1")
     assert operations.guarded_change(video, elsewhere) == "campaign.video"
     assert operations.guarded_change(elsewhere, replace(elsewhere, video_url="")) is None
+    hourly = replace(BELARUS, count_every_hours=1)
+    assert operations.guarded_change(BELARUS, hourly) is None  # steps: safer
+    assert operations.guarded_change(hourly, replace(hourly, count_every_hours=24)) is None
+    assert operations.guarded_change(hourly, BELARUS) == "campaign.count"  # live again
+    daily = replace(BELARUS, count_every_hours=24)
+    assert operations.guarded_change(daily, hourly) == "campaign.count"  # moves more often

@@ -290,8 +290,10 @@ async def test_a_count_by_email_domain_needs_a_fresh_password_and_every_operator
         # Readers who press play tell the video's host their IP address.
         ({"video_url": "https://video.watcher.example/embed/1"}, "campaign.video",
          "https://video.watcher.example/embed/1"),
+        # A count that moves with each signature tells a watching site when its visitor signed.
+        ({"count_every_hours": "0"}, "campaign.count", "count_every_hours: 24 -&gt; None"),
     ],
-    ids=["trusted-host", "purge-time", "confirm-email", "video-host"],
+    ids=["trusted-host", "purge-time", "confirm-email", "video-host", "live-count"],
 )  # fmt: skip
 async def test_a_campaign_edit_that_stands_for_a_dangerous_act_needs_a_fresh_password(
     app_at, change, action, shown
@@ -308,7 +310,9 @@ async def test_a_campaign_edit_that_stands_for_a_dangerous_act_needs_a_fresh_pas
         await log_in(browser)
         await stale(app)
         path = "/admin/campaigns/belarus"
-        form = {**NEW_CAMPAIGN, "counter_offset": "785", "allowed_origins": ""}
+        # Published once a day: making it live again is the dangerous edit, not this.
+        form = {**NEW_CAMPAIGN, "counter_offset": "785", "allowed_origins": "",
+                "count_every_hours": "24"}  # fmt: skip
         texts = await form_post(browser, path, {**form, "title": "A new title"})
         assert texts.status_code == 303  # `*` stays: any page frames it, none is told
         before = await app.state.service.campaigns.get("belarus")

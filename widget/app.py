@@ -169,7 +169,9 @@ def create_app(settings: Settings) -> Starlette:
         settings.database, settings.sqlite_synchronous, pool_size=settings.db_pool_size,
         timeout=settings.db_timeout_seconds,
     )  # fmt: skip
-    counter = Counter(store.counts, settings.counter_cache_seconds)
+    counter = Counter(
+        store.counts, settings.counter_cache_seconds, read_published=store.published_count
+    )
     store.listeners.append(counter.note)
 
     @contextlib.asynccontextmanager
@@ -181,7 +183,12 @@ def create_app(settings: Settings) -> Starlette:
             await load_default_campaign(store)
             await service.campaigns.reload(force=True)
             await counter.refresh()
-            tasks = [asyncio.create_task(housekeeping.run(), name="housekeeping")]
+            tasks = [
+                asyncio.create_task(housekeeping.run(), name="housekeeping"),
+                asyncio.create_task(
+                    counter.publish_on_time(service.campaigns.known), name="published counts"
+                ),
+            ]
             if service.outbox is not None:
                 tasks.append(asyncio.create_task(service.outbox.run(), name="outbox"))
             try:

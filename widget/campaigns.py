@@ -49,6 +49,10 @@ class Campaign:
     # Below this count (offset included) readers see "Be one of the first to sign" rather
     # than a small number; a count of 0 always reads so.
     counter_minimum: int = 0
+    # Readers see the count as it was at the start of each period of this many hours (0: live):
+    # a site that knows its visitors then cannot see the count rise by one while one of them
+    # was there (widget/counter.py).
+    count_every_hours: int = 0
     goal: int | None = None
     status: str = OPEN
     allowed_origins: tuple[str, ...] = (ANY_ORIGIN,)
@@ -125,6 +129,8 @@ class Campaign:
             data.pop("closes_at")
         if not self.counter_minimum:
             data.pop("counter_minimum")
+        if not self.count_every_hours:
+            data.pop("count_every_hours")
         if self.translations:
             data["translations"] = {code: t.to_dict() for code, t in self.translations.items()}
         return data
@@ -161,6 +167,24 @@ def _whole(data: dict[str, Any], name: str, minimum: int) -> int | None:
     if value < minimum:
         raise CampaignError(name, f"must be at least {minimum}")
     return value
+
+
+MAX_COUNT_EVERY_HOURS = 168  # a week
+
+
+def _count_every_hours(data: dict[str, Any]) -> int:
+    hours = _whole(data, "count_every_hours", 0) or 0
+    if hours > MAX_COUNT_EVERY_HOURS:
+        raise CampaignError(
+            "count_every_hours", f"must be at most {MAX_COUNT_EVERY_HOURS} (a week); 0 for live"
+        )
+    if hours and 24 % hours and hours % 24:
+        # Periods start at whole hours of UTC; one that neither divides a day nor is whole days
+        # would start at another hour each day, which readers could not foresee.
+        raise CampaignError(
+            "count_every_hours", "must divide 24 (1, 2, 3, 4, 6, 8, 12) or be whole days (24, 48…)"
+        )
+    return hours
 
 
 def _allowed_origins(value: Any, stored: bool) -> tuple[str, ...]:
@@ -259,6 +283,7 @@ def parse(data: dict[str, Any], stored: bool = False) -> Campaign:
         slug=slug,
         counter_offset=_whole(data, "counter_offset", 0) or 0,
         counter_minimum=_whole(data, "counter_minimum", 0) or 0,
+        count_every_hours=_count_every_hours(data),
         goal=goal,
         status=status,
         allowed_origins=allowed,

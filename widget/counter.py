@@ -1,19 +1,33 @@
-"""The live count: signatures maintained by the store plus the operator's offset. Counts are
-kept in memory, refreshed from the store after a short lifetime, and bumped at once by the
-signatures this process commits."""
+"""The count readers see: signatures maintained by the store plus the operator's offset. Live
+counts are kept in memory, refreshed from the store after a short lifetime, and bumped at once by
+the signatures this process commits. A campaign with `count_every_hours` shows instead the count
+as it was at the start of each period, published once for every instance (Store.published_count):
+a site that knows its visitors sees the count move once a period, by everyone who signed in it,
+and never by one at the moment a visitor of its own was there."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import lru_cache
 
 from widget import i18n
+from widget.campaigns import Campaign
 from widget.store.types import StoreError
 
 log = logging.getLogger(__name__)
+
+
+HOUR = 3600
+
+
+def step_of(moment: float, hours: int) -> int:
+    """The start of the period of `hours` that `moment` falls in, in seconds since the epoch:
+    periods start at whole hours of UTC, the same on every instance."""
+    period = hours * HOUR
+    return int(moment // period) * period
 
 
 class Counter:
@@ -22,14 +36,83 @@ class Counter:
         read_counts: Callable[[], Awaitable[dict[str, int]]],
         lifetime: float,
         clock: Callable[[], float] = time.monotonic,
+        read_published: Callable[[str, int], Awaitable[int]] | None = None,
     ) -> None:
         self._read_counts = read_counts
+        self._read_published = read_published
         self.lifetime = lifetime
         self._clock = clock
+        # The time of day, which says what period it is (tests set it).
+        self.wall: Callable[[], float] = time.time
         self._counts: dict[str, int] = {}
         self._read_at = float("-inf")
         self._reading: asyncio.Future[None] | None = None
         self._noted_during_read: set[str] = set()
+        # Per campaign: the step its published count is of, and that count.
+        self._published: dict[str, tuple[int, int]] = {}
+        self._publishing: dict[str, asyncio.Future[None]] = {}
+        self._retry_at: dict[str, float] = {}
+
+    async def public(self, campaign: Campaign) -> int:
+        """What readers see of a campaign's count, offset included: live, or as published at
+        the start of its current period."""
+        if not campaign.count_every_hours:
+            return campaign.counter_offset + await self.signatures(campaign.slug)
+        step = step_of(self.wall(), campaign.count_every_hours)
+        if self.published_step(campaign.slug) < step:
+            await self.publish(campaign.slug, step)
+        published = self._published.get(campaign.slug)
+        return campaign.counter_offset + (published[1] if published else 0)
+
+    async def publish(self, slug: str, step: int) -> None:
+        """Learn the count published for `step`, taking it if no instance has yet. Requests
+        that ask together share one query; while the database does not answer, the count last
+        published stays, and it is asked again after a lifetime rather than on every request."""
+        if self._clock() < self._retry_at.get(slug, float("-inf")):
+            return
+        if slug not in self._publishing:
+            reading = asyncio.ensure_future(self._publish(slug, step))
+            self._publishing[slug] = reading
+            reading.add_done_callback(lambda _: self._publishing.pop(slug, None))
+        await asyncio.shield(self._publishing[slug])
+
+    async def _publish(self, slug: str, step: int) -> None:
+        if self._read_published is None:
+            raise RuntimeError("this counter was made without published counts")
+        try:
+            n = await self._read_published(slug, step)
+        except StoreError:
+            log.warning("the published count could not be read; serving the last one known")
+            self._retry_at[slug] = self._clock() + self.lifetime
+            return
+        self._retry_at.pop(slug, None)
+        self._published[slug] = (step, n)
+
+    async def publish_on_time(self, campaigns: Callable[[], Iterable[Campaign]]) -> None:
+        """Run on every instance: publish each stepped campaign's count as its period starts.
+        The moment a count is taken is then the period's, not a reader's: were it taken when
+        the first reader asks, a site that is a campaign's only reader could ask late in one
+        period and again as the next begins, and read two counts moments apart."""
+        while True:
+            wait = 60.0  # and look again for campaigns whose setting changed
+            try:
+                now = self.wall()
+                for campaign in campaigns():
+                    hours = campaign.count_every_hours
+                    if not hours:
+                        continue
+                    step = step_of(now, hours)
+                    if self.published_step(campaign.slug) < step:
+                        await self.publish(campaign.slug, step)
+                    missed = self.published_step(campaign.slug) < step
+                    wait = min(wait, self.lifetime if missed else step + hours * HOUR - now)
+            except Exception:  # the loop must outlive any one round (a store closing under it)
+                log.exception("publishing the counts failed; the next round will try again")
+            await asyncio.sleep(max(wait, 0.01))
+
+    def published_step(self, slug: str) -> float:
+        published = self._published.get(slug)
+        return published[0] if published else float("-inf")
 
     def note(self, slug: str, added: int) -> None:
         """This process committed `added` signatures: count them now."""

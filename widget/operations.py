@@ -50,6 +50,7 @@ async def partner(store: Store, code: str) -> Partner:
 AUDITED_AS_VALUES = (
     "status", "counter_offset", "counter_minimum", "goal", "language", "allowed_origins",
     "hold_for_review", "closes_at", "purge_after_days", "confirm_email", "video_url",
+    "count_every_hours",
 )  # fmt: skip
 
 
@@ -71,7 +72,7 @@ def describe_changes(old: Campaign | None, new: Campaign) -> str:
 
 def guarded_change(old: Campaign | None, new: Campaign) -> str | None:
     """The audit name of a campaign save that, like the act it stands for, needs a fresh
-    password and is shown to every operator; None for any other save. Four do, each a way for
+    password and is shown to every operator; None for any other save. Five do, each a way for
     an infiltrator to reach signers through an ordinary edit:
     - a change of the host pages the campaign names (a page there hears that its visitor
       signed; `*` lets any page frame the widget but trusts none);
@@ -79,7 +80,9 @@ def guarded_change(old: Campaign | None, new: Campaign) -> str | None:
     - confirmation by email turned on: from then on every signer's address gets an email
       from the campaign, evidence of signing in an inbox that its provider, or whoever takes
       the phone, can read;
-    - a video from a new host: readers who press play tell that host their address."""
+    - a video from a new host: readers who press play tell that host their address;
+    - a public count published more often than it was (or live): a site that knows its
+      visitors sees it move closer to the moment one of them signed."""
 
     def trusted(campaign: Campaign | None) -> set[str]:
         return set(security.trusted_hosts(campaign.allowed_origins, ())) if campaign else set()
@@ -92,6 +95,8 @@ def guarded_change(old: Campaign | None, new: Campaign) -> str | None:
         return "campaign.confirm-email"
     if new.video_origin and new.video_origin != (old.video_origin if old else ""):
         return "campaign.video"
+    if old and old.count_every_hours and new.count_every_hours < old.count_every_hours:
+        return "campaign.count"
     return None
 
 

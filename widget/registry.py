@@ -42,6 +42,10 @@ class CampaignRegistry:
             await asyncio.shield(self._checking)
         return self._campaigns.get(slug)
 
+    def known(self) -> list[Campaign]:
+        """The campaigns as last read, without asking the store."""
+        return list(self._campaigns.values())
+
     def _check_done(self, _: asyncio.Future[None]) -> None:
         self._checking = None
 

@@ -15,7 +15,7 @@ from widget.campaigns import Campaign
 from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
 from widget.store.backend import Backend, Connection, now
 from widget.store.keys import DOMAIN_KEY_CHECK
-from widget.store.reports import COUNTED, Reports, invalidation_where
+from widget.store.reports import Reports, invalidation_where
 from widget.store.types import AddedListener, Audit, StoreError
 from widget.store.writer import GroupWriter
 
@@ -121,19 +121,23 @@ class Store(Reports):
         return str(await self._value("SELECT n FROM store_revision"))
 
     async def counts(self) -> dict[str, int]:
-        """Signatures received per campaign slug (repeats included), from the maintained
-        counts."""
-        return {
-            slug: int(n) for slug, n in await self._fetch(f"SELECT slug, {_COUNT} FROM campaigns")
-        }
-
-    async def unique_signers(self) -> dict[str, int]:
-        """Distinct addresses among the counted signatures, per campaign slug: for operators."""
-        rows = await self._fetch(
-            "SELECT slug, (SELECT count(DISTINCT email_key) FROM signatures "
-            f"WHERE campaign = slug AND {COUNTED}) FROM campaigns"
-        )
+        """Signatures received per campaign slug (repeats included), as maintained."""
+        rows = await self._fetch(f"SELECT slug, {_COUNT} FROM campaigns")
         return {slug: int(n) for slug, n in rows}
+
+    async def published_count(self, slug: str, step: int) -> int:
+        """The count published for a campaign from `step` (the epoch second its period began):
+        taken by the first instance to ask in that period, then the same for every instance; a
+        later period already published (a clock ahead) is kept, never going back."""
+        async with self.backend.transaction() as tx:
+            await tx.execute(
+                f"INSERT INTO published_counts (campaign, step, n) SELECT slug, ?, {_COUNT} "
+                "FROM campaigns WHERE slug = ? ON CONFLICT (campaign) DO UPDATE SET "
+                "step = excluded.step, n = excluded.n WHERE published_counts.step < excluded.step",
+                step, slug,
+            )  # fmt: skip
+            n = await tx.fetchval("SELECT n FROM published_counts WHERE campaign = ?", slug)
+        return int(n or 0)
 
     # Signatures ------------------------------------------------------------------------------
 
@@ -273,9 +277,6 @@ class Store(Reports):
                 break
         await self.backend.compact()
         return sealed
-
-    async def unsealed_count(self) -> int:
-        return int(await self._value("SELECT count(*) FROM signatures WHERE sealed IS NULL"))
 
     async def purge(
         self, campaign: str, before: str, audit: Audit | None = None, quiet: bool = False

@@ -26,6 +26,17 @@ _SIGNATURE = (
 
 
 class Reports(KeyChecks):
+    async def unsealed_count(self) -> int:
+        return int(await self._value("SELECT count(*) FROM signatures WHERE sealed IS NULL"))
+
+    async def unique_signers(self) -> dict[str, int]:
+        """Distinct addresses among the counted signatures, per campaign slug: for operators."""
+        rows = await self._fetch(
+            "SELECT slug, (SELECT count(DISTINCT email_key) FROM signatures "
+            f"WHERE campaign = slug AND {COUNTED}) FROM campaigns"
+        )
+        return {slug: int(n) for slug, n in rows}
+
     async def backup(self, target: str, audit: Audit) -> int:
         """A checked copy of the whole database in the empty file `target` (its signatures:
         sealed, keyed, and no key), then its audit entry; how many signatures it holds."""

@@ -185,4 +185,14 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # The count readers see of a campaign whose count is published in steps (count_every_hours):
+    # the count at the start of the current step, taken once by whichever instance asks first,
+    # so that every instance shows the same number.
+    """
+    CREATE TABLE published_counts (
+        campaign TEXT PRIMARY KEY REFERENCES campaigns(slug),
+        step INTEGER NOT NULL,
+        n INTEGER NOT NULL
+    );
+    """,
 )

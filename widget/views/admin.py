@@ -32,7 +32,7 @@ WRONG_PASSWORD = "That is not the right password."  # noqa: S105 - a message, no
 DANGEROUS_ACTIONS = (
     "export", "partner.link", "signer.delete", "invalidate", "invalidate.count", "purge",
     "partner.save", "campaign.origins", "campaign.schedule", "campaign.confirm-email",
-    "campaign.video", "operator.add",
+    "campaign.video", "campaign.count", "operator.add",
     "operator.password", "operator.remove", "session.end", "forget-domains",
     "operator.reset-2fa", "operator.passkey-add", "operator.passkey-remove",
     "operator.recovery-codes", "operator.recovery-code", "backup",
@@ -60,6 +60,7 @@ LABELS = {
     "video_url": "Video address (https://)",
     "counter_offset": "Counter offset (added to the real signatures)",
     "counter_minimum": "Counter minimum (empty for none)",
+    "count_every_hours": "Public count updated",
     "goal": "Goal (empty for none)",
     "allowed_origins": "Sites that may embed it",
     "theme_colour": "Theme colour (#rrggbb)",

@@ -28,7 +28,9 @@ TEXT_FIELDS = (
     "thank_you", "share_text", "video_title", "video_url", "body",
 )  # fmt: skip
 LIST_FIELDS = ("demands", "allowed_origins")
-NUMBER_FIELDS = ("counter_offset", "counter_minimum", "goal", "purge_after_days")
+NUMBER_FIELDS = (
+    "counter_offset", "counter_minimum", "count_every_hours", "goal", "purge_after_days"
+)  # fmt: skip
 
 
 def _campaign_data(form: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:

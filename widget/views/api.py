@@ -55,7 +55,7 @@ def _encode(service: Service, key: tuple[Any, ...]) -> CounterAnswer:
 
 async def counter_json(service: Service, campaign: Campaign) -> CounterAnswer:
     """A campaign's counter JSON, made once per count."""
-    count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
+    count = await service.counter.public(campaign)
     return _encode(service, (campaign.slug, campaign.title, count, campaign.goal, campaign.state))
 
 

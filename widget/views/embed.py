@@ -176,7 +176,7 @@ async def sign(request: Request) -> Response:
 
     if wants_json:
         # The code goes to our own page in the iframe (frame.js), never to the host page.
-        count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
+        count = await service.counter.public(campaign)
         return JSONResponse({
             "ok": True, "count": count,
             "count_text": counter.headline(count, campaign.counter_minimum, language),

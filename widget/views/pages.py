@@ -72,7 +72,7 @@ async def render(
         service, request, campaign, template, language, partner, view, personal,
         values=values, errors=errors, extra=extra, withdraw_code=withdraw_code,
     )  # fmt: skip
-    count = campaign.counter_offset + await service.counter.signatures(campaign.slug)
+    count = await service.counter.public(campaign)
     token = token or service.tokens.issue(campaign.slug)
     body = page.fill(token, count) if personal else page.body(token, count)[0]
     return HTMLResponse(body, status, headers=page.headers)
@@ -263,7 +263,7 @@ class ReaderPages(FastPath):
             service.page_requests.put(asked, page)
         # While the database does not answer, the registry and the counter serve what they
         # last knew (they raise nothing): readers still get the page.
-        count = campaign.counter_offset + await service.counter.signatures(slug)
+        count = await service.counter.public(campaign)
         compressed = b"gzip" in encodings
         body, gzipped = page.body(service.tokens.issue(slug), count, compressed)
         headers = (

@@ -1,0 +1,218 @@
+"""A public count published in steps (a campaign's `count_every_hours`): a site that knows its
+visitors and watches the count must not see it rise by one while a visitor of its own was there.
+Readers, everywhere the count is shown and on every instance, see the count as it was when the
+period began; it moves once a period, by everyone who signed in it; and the moment it is taken
+is the period's, never a reader's."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+
+import pytest
+
+from tests.conftest import count, fresh_token, sign, signer
+from widget import operations
+from widget.campaigns import CampaignError, load_file, parse
+from widget.counter import Counter, step_of
+from widget.resources import resource
+from widget.store import StoreError
+
+OFFSET = 785
+HOUR = 3600
+# 14:20 UTC on 7 December 2026: twenty minutes into an hour.
+TWENTY_PAST = 1_796_652_000.0 + 20 * 60
+
+
+def test_periods_start_at_whole_hours_of_utc():
+    assert step_of(TWENTY_PAST, 1) == TWENTY_PAST - 20 * 60
+    assert step_of(TWENTY_PAST, 24) % (24 * HOUR) == 0  # midnight UTC
+    assert step_of(TWENTY_PAST, 6) % (6 * HOUR) == 0
+    assert step_of(TWENTY_PAST + 40 * 60, 1) == step_of(TWENTY_PAST, 1) + HOUR
+
+
+@pytest.mark.parametrize("hours", [0, 1, 2, 3, 4, 6, 8, 12, 24, 48, 168])
+def test_a_period_that_divides_a_day_or_is_whole_days_is_taken(hours):
+    campaign = parse({"slug": "s", "organisation": "O", "title": "T", "count_every_hours": hours})
+    assert campaign.count_every_hours == hours
+    stored = campaign.to_dict()
+    assert ("count_every_hours" in stored) == bool(hours)  # files of live campaigns unchanged
+    assert parse(stored).count_every_hours == hours
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [(5, "must divide 24"), (36, "must divide 24"), (169, "at most 168"), (-1, "at least 0"),
+     ("1", "whole number"), (1.5, "whole number"), (True, "whole number")],
+)  # fmt: skip
+def test_any_other_period_is_refused_with_the_reason(value, problem):
+    with pytest.raises(CampaignError, match=problem) as refused:
+        parse({"slug": "s", "organisation": "O", "title": "T", "count_every_hours": value})
+    assert refused.value.field == "count_every_hours"
+
+
+class Published:
+    """What Store.published_count does, for one campaign: the first asker in a step takes
+    the count."""
+
+    def __init__(self) -> None:
+        self.live = 0
+        self.steps: list[int] = []
+        self.row: tuple[int, int] | None = None
+        self.failing = False
+
+    async def __call__(self, slug: str, step: int) -> int:
+        if self.failing:
+            raise StoreError("the database does not answer")
+        self.steps.append(step)
+        if self.row is None or self.row[0] < step:
+            self.row = (step, self.live)
+        return self.row[1]
+
+
+async def no_counts() -> dict[str, int]:
+    return {}
+
+
+def hourly():
+    campaign = load_file(resource("campaigns") / "belarus.toml")
+    return replace(campaign, count_every_hours=1)
+
+
+async def test_the_count_moves_only_when_a_period_begins():
+    published = Published()
+    now = [TWENTY_PAST]
+    counter = Counter(no_counts, lifetime=2.0, read_published=published)
+    counter.wall = lambda: now[0]
+    campaign = hourly()
+    assert await counter.public(campaign) == OFFSET
+    for minute in range(21, 60):
+        published.live += 1  # a signature every minute
+        now[0] = TWENTY_PAST - 20 * 60 + minute * 60
+        assert await counter.public(campaign) == OFFSET
+    now[0] = step_of(TWENTY_PAST, 1) + HOUR  # the next hour begins
+    assert await counter.public(campaign) == OFFSET + 39
+    assert len(published.steps) == 2  # once a period, not once a request
+
+
+async def test_a_database_that_does_not_answer_keeps_the_last_published_count():
+    published = Published()
+    published.live = 10
+    now = [TWENTY_PAST]
+    clock = [0.0]
+    counter = Counter(no_counts, lifetime=2.0, clock=lambda: clock[0], read_published=published)
+    counter.wall = lambda: now[0]
+    campaign = hourly()
+    assert await counter.public(campaign) == OFFSET + 10
+    published.failing, published.live = True, 20
+    now[0] += HOUR
+    assert await counter.public(campaign) == OFFSET + 10  # never the live count
+    published.failing = False
+    clock[0] = 1.0  # asked again only after a lifetime, not on every request
+    assert await counter.public(campaign) == OFFSET + 10
+    clock[0] = 2.0
+    assert await counter.public(campaign) == OFFSET + 20
+
+
+async def test_the_count_is_taken_as_the_period_begins_not_when_a_reader_asks():
+    """Were the count taken when the first reader of a period asks, a site that is the
+    campaign's only reader could ask late in one period and again as the next begins: two
+    counts moments apart. Every instance takes it as the period begins."""
+    published = Published()
+    start = time.monotonic()
+    boundary = step_of(TWENTY_PAST, 1) + HOUR
+    counter = Counter(no_counts, lifetime=2.0, read_published=published)
+    counter.wall = lambda: boundary - 0.3 + (time.monotonic() - start)
+    task = asyncio.create_task(counter.publish_on_time(lambda: [hourly()]))
+    try:
+        await asyncio.sleep(0.1)
+        assert published.steps == [boundary - HOUR]  # at start: the period under way
+        published.live = 7  # signed late in the hour: not read by anyone
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if len(published.steps) == 2:
+                break
+        assert published.steps == [boundary - HOUR, boundary]
+        assert published.row == (boundary, 7)
+    finally:
+        task.cancel()
+
+
+async def test_every_reader_and_every_instance_sees_the_count_of_the_period(client_factory):
+    """Sign three times during an hour on one instance: nothing any reader can load on either
+    instance moves (not the counter API, the iframe, the counter, the hosted page, the card or
+    the signer's own answer) until the next hour begins; then all show the three."""
+    async with client_factory() as first, client_factory() as second:
+        now = [TWENTY_PAST]
+        for client in (first, second):
+            client.app.state.service.counter.wall = lambda: now[0]
+        store = first.app.state.service.store
+        belarus = await operations.campaign(store, "belarus")
+        await operations.save_campaign(store, "test", replace(belarus, count_every_hours=1))
+        for client in (first, second):
+            await client.app.state.service.campaigns.reload(force=True)
+
+        assert (await count(first), await count(second)) == (OFFSET, OFFSET)
+        answers = [(await sign(first, signer(n))).json() for n in range(3)]
+        assert [a["count"] for a in answers] == [OFFSET] * 3
+        assert {a["count_text"] for a in answers} == {"785 people have taken action"}
+        await first.app.state.service.counter.refresh()  # the live count has the three
+        assert await first.app.state.service.counter.signatures("belarus") == 3
+
+        now[0] += 30 * 60  # ten to three
+        pages = ["/c/belarus/embed", "/c/belarus/counter", "/c/belarus", "/c/belarus/card"]
+        for client in (first, second):
+            assert await count(client) == OFFSET
+            for path in pages:
+                page = (await client.get(path + "?lang=en")).text
+                assert "785 people have taken action" in page, path
+                assert "Updated once an hour" in page, path
+        thanks = await sign(first, signer(3), json=False)
+        thanked = (await first.get(thanks.headers["location"])).text
+        assert "785 people have taken action" in thanked
+        assert "Your signature will be in the count after its next update." in thanked
+
+        now[0] = step_of(TWENTY_PAST, 1) + HOUR + 1  # three o'clock
+        assert (await count(first), await count(second)) == (OFFSET + 4, OFFSET + 4)
+        for client in (first, second):
+            page = (await client.get("/c/belarus/embed?lang=en")).text
+            assert "789 people have taken action" in page
+
+
+async def test_a_live_campaign_counts_at_once_and_says_nothing_of_updates(client):
+    """The setting's absence changes nothing: every signature shows at once."""
+    assert (await sign(client, signer(1))).json()["count"] == OFFSET + 1
+    page = (await client.get("/c/belarus/embed?lang=en")).text
+    assert "786 people have taken action" in page and "Updated" not in page
+    assert await fresh_token(client)  # the page still carries its form
+
+
+@pytest.mark.parametrize(
+    ("hours", "language", "note"),
+    [(1, "fr", "Mis à jour une fois par heure"), (6, "ru", "Обновляется раз в 6 часов"),
+     (24, "be", "Абнаўляецца раз на суткі"), (48, "en", "Updated every 2 days"),
+     (2, "be", "Абнаўляецца раз на 2 гадзіны")],
+)  # fmt: skip
+async def test_readers_are_told_how_often_in_their_language(client, hours, language, note):
+    store = client.app.state.service.store
+    belarus = await operations.campaign(store, "belarus")
+    await operations.save_campaign(store, "test", replace(belarus, count_every_hours=hours))
+    await client.app.state.service.campaigns.reload(force=True)
+    page = (await client.get(f"/c/belarus/embed?lang={language}")).text
+    assert note in page
+
+
+async def test_instances_agree_on_the_count_of_a_period(client_factory):
+    """Two instances asking for the same period get one number: the first takes it, the
+    other reads it, though signatures arrived between their questions. A clock running ahead
+    publishes the next period early; the instance behind keeps that, never going back."""
+    async with client_factory() as first, client_factory() as second:
+        store = first.app.state.service.store
+        step = int(step_of(TWENTY_PAST, 1))
+        assert await store.published_count("belarus", step) == 0
+        await sign(first, signer(1))
+        assert await second.app.state.service.store.published_count("belarus", step) == 0
+        assert await store.published_count("belarus", step + HOUR) == 1
+        await sign(first, signer(2))
+        assert await second.app.state.service.store.published_count("belarus", step) == 1
