@@ -216,3 +216,37 @@ async def test_instances_agree_on_the_count_of_a_period(client_factory):
         assert await store.published_count("belarus", step + HOUR) == 1
         await sign(first, signer(2))
         assert await second.app.state.service.store.published_count("belarus", step) == 1
+
+
+async def test_an_operators_figures_stop_where_the_public_count_does(client):
+    """A stolen admin session must tell no more than the public count: for a campaign
+    counted in steps, the admin's front page and campaign page (count, last 24 hours, per
+    hour, countries, partners) stop at the start of the period, and move with it."""
+    from tests.test_admin import add_operator, log_in
+
+    await add_operator(client)
+    await log_in(client)
+    now = [time.time()]
+    client.app.state.service.counter.wall = lambda: now[0]
+    store = client.app.state.service.store
+    belarus = await operations.campaign(store, "belarus")
+    await operations.save_campaign(store, "test", replace(belarus, count_every_hours=1))
+    await client.app.state.service.campaigns.reload(force=True)
+    await sign(client, signer(1))
+    await sign(client, signer(2, country="BY"))
+
+    page = (await client.get("/admin/campaigns/belarus")).text
+    assert "<div><dt>Signatures received</dt><dd>0</dd></div>" in page
+    assert "<div><dt>Last 24 hours</dt><dd>0</dd></div>" in page
+    assert "No signatures yet" in page and '<td colspan="3">None yet.</td>' in page  # countries
+    assert "every figure on this page is as of" in page
+    home = (await client.get("/admin")).text
+    assert "<td>785</td><td>0</td><td>0</td>" in home
+
+    now[0] += HOUR  # the next period: the two signatures show, here as for readers
+    page = (await client.get("/admin/campaigns/belarus")).text
+    assert "<div><dt>Signatures received</dt><dd>2</dd></div>" in page
+    assert "<div><dt>Last 24 hours</dt><dd>2</dd></div>" in page
+    assert "No signatures yet" not in page and '<td colspan="3">None yet.</td>' not in page
+    assert "<td>787</td><td>2</td><td>2</td>" in (await client.get("/admin")).text
+    assert await count(client) == OFFSET + 2

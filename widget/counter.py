@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from widget import i18n
@@ -63,6 +64,15 @@ class Counter:
             await self.publish(campaign.slug, step)
         published = self._published.get(campaign.slug)
         return campaign.counter_offset + (published[1] if published else 0)
+
+    def period_start(self, campaign: Campaign) -> str | None:
+        """The start of a stepped campaign's current period, written as the store writes times:
+        what operators' figures stop at, so that a stolen session learns no more than the
+        public count. None for a live campaign."""
+        if not campaign.count_every_hours:
+            return None
+        start = step_of(self.wall(), campaign.count_every_hours)
+        return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     async def publish(self, slug: str, step: int) -> None:
         """Learn the count published for `step`, taking it if no instance has yet. Requests

@@ -89,37 +89,39 @@ class Reports(KeyChecks):
             last = rows[-1][0]
             yield [_signature_row(row) for row in rows]
 
-    async def stats(self, campaign: str, since: str) -> Stats:
+    async def stats(self, campaign: str, since: str, until: str | None = None) -> Stats:
         """Signatures per day (and per hour since `since`), by country and by partner, and how
-        many since `since`."""
-        where = f"WHERE campaign = ? AND {COUNTED}"
+        many since `since`; only those signed before `until`, if given."""
+        bound, before = (" AND signed_at < ?", (until,)) if until else ("", ())
+        where = f"WHERE campaign = ? AND {COUNTED}{bound}"
         per_day = await self._fetch(
             f"SELECT substr(signed_at, 1, 10) AS day, count(*) FROM signatures {where} "
             "GROUP BY day ORDER BY day",
-            campaign,
-        )
+            campaign, *before,
+        )  # fmt: skip
         per_hour = await self._fetch(
             f"SELECT substr(signed_at, 1, 13) AS hour, count(*) FROM signatures {where} "
             "AND signed_at >= ? GROUP BY hour ORDER BY hour",
-            campaign, since,
+            campaign, *before, since,
         )  # fmt: skip
         by_country = await self._fetch(
             f"SELECT country, count(*) AS n FROM signatures {where} "
             "GROUP BY country ORDER BY n DESC, country",
-            campaign,
-        )
+            campaign, *before,
+        )  # fmt: skip
         by_partner = await self._fetch(
             "SELECT coalesce(partner, ''), count(*) AS n, count(*) FILTER (WHERE partner_opt_in) "
             f"FROM signatures {where} GROUP BY partner ORDER BY n DESC, partner NULLS FIRST",
-            campaign,
-        )
+            campaign, *before,
+        )  # fmt: skip
+        # Held and pending stay whole: they are what releasing acts on.
         ((recent, held, signers, pending),) = await self._fetch(
-            f"SELECT count(*) FILTER (WHERE signed_at >= ? AND {COUNTED}), "
+            f"SELECT count(*) FILTER (WHERE signed_at >= ? AND {COUNTED}{bound}), "
             "count(*) FILTER (WHERE held AND NOT pending AND NOT invalid), "
-            f"count(DISTINCT email_key) FILTER (WHERE {COUNTED}), "
+            f"count(DISTINCT email_key) FILTER (WHERE {COUNTED}{bound}), "
             "count(*) FILTER (WHERE pending AND NOT invalid) "
             "FROM signatures WHERE campaign = ?",
-            since, campaign,
+            since, *before, *before, campaign,
         )  # fmt: skip
         return Stats(
             [(day, int(n)) for day, n in per_day],

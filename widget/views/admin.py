@@ -159,7 +159,10 @@ async def home(request: Request) -> Response:
     since = hours_ago(24)
     rows = []
     for campaign, signatures in await service.store.campaigns():
-        stats = await service.store.stats(campaign.slug, since)
+        until = service.counter.period_start(campaign)  # a count in steps: as readers see it
+        stats = await service.store.stats(campaign.slug, since, until)
+        if until:
+            signatures = await service.counter.public(campaign) - campaign.counter_offset
         rows.append((campaign, signatures, stats.last_24h))
     recent = await service.store.audit_log(10, DANGEROUS_ACTIONS)
     return page(request, "admin/home.html", rows=rows, recent=recent)

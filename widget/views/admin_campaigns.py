@@ -123,14 +123,18 @@ async def campaign_page(
     problem: str = "",
 ) -> Response:
     service = service_of(request)
-    stats = await service.store.stats(campaign.slug, hours_ago(24))
+    until = service.counter.period_start(campaign)  # a count in steps: as readers see it
+    stats = await service.store.stats(campaign.slug, hours_ago(24), until)
     signatures = sum(n for _, n in stats.per_day)
+    if until:
+        signatures = await service.counter.public(campaign) - campaign.counter_offset
     public = URLs(security.own_origin(request, service.settings.public_url))
     partner_list = await service.store.partners()
     built = _snippets(request, campaign, public, {p.code for p in partner_list})
     return page(
         request, "admin/campaign.html", status, campaign=campaign, values=values or {},
         error=error, stats=stats, signatures=signatures, public=public, partners=partner_list,
+        until=until,
         snippet=snippet,
         chart=_chart(stats, campaign.title), hourly=_hourly(stats),
         country_names=dict(country_choices("en")), saved=request.query_params.get("saved"),
