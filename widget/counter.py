@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from widget import i18n
 from widget.campaigns import Campaign
+from widget.closing import STAMP
 from widget.store.types import StoreError
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,16 @@ class Counter:
         the start of its current period."""
         if not campaign.count_every_hours:
             return campaign.counter_offset + await self.signatures(campaign.slug)
-        step = step_of(self.wall(), campaign.count_every_hours)
-        if self.published_step(campaign.slug) < step:
-            await self.publish(campaign.slug, step)
+        await self._catch_up(campaign, self.wall())
         published = self._published.get(campaign.slug)
         return campaign.counter_offset + (published[1] if published else 0)
+
+    async def _catch_up(self, campaign: Campaign, now: float) -> int:
+        """Learn the count of the campaign's period at `now` unless it is known; that period."""
+        step = step_of(now, campaign.count_every_hours)
+        if self.published_step(campaign.slug) < step:
+            await self.publish(campaign.slug, step)
+        return step
 
     def period_start(self, campaign: Campaign) -> str | None:
         """The start of a stepped campaign's current period, written as the store writes times:
@@ -72,7 +78,7 @@ class Counter:
         if not campaign.count_every_hours:
             return None
         start = step_of(self.wall(), campaign.count_every_hours)
-        return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(start, UTC).strftime(STAMP)
 
     async def publish(self, slug: str, step: int) -> None:
         """Learn the count published for `step`, taking it if no instance has yet. Requests
@@ -111,9 +117,7 @@ class Counter:
                     hours = campaign.count_every_hours
                     if not hours:
                         continue
-                    step = step_of(now, hours)
-                    if self.published_step(campaign.slug) < step:
-                        await self.publish(campaign.slug, step)
+                    step = await self._catch_up(campaign, now)
                     missed = self.published_step(campaign.slug) < step
                     wait = min(wait, self.lifetime if missed else step + hours * HOUR - now)
             except Exception:  # the loop must outlive any one round (a store closing under it)

@@ -125,9 +125,10 @@ async def campaign_page(
     service = service_of(request)
     until = service.counter.period_start(campaign)  # a count in steps: as readers see it
     stats = await service.store.stats(campaign.slug, hours_ago(24), until)
-    signatures = sum(n for _, n in stats.per_day)
     if until:
         signatures = await service.counter.public(campaign) - campaign.counter_offset
+    else:
+        signatures = sum(n for _, n in stats.per_day)
     public = URLs(security.own_origin(request, service.settings.public_url))
     partner_list = await service.store.partners()
     built = _snippets(request, campaign, public, {p.code for p in partner_list})
