@@ -1,6 +1,7 @@
 """No block of six or more lines is repeated between the two database backends, or between
 the admin and the command line (scripts/duplicates): what they share is written once, in the
-gateway and in operations.py."""
+gateway and in operations.py. And no module of widget/ grows past 350 lines: one that does
+holds more than one noun, and a newcomer reads it whole to change a part."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "duplicates"
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "duplicates"
+MODULE_LINES = 350
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -35,3 +38,14 @@ def test_the_check_finds_a_repeated_block(tmp_path):
     assert run(str(tmp_path / "a.py"), str(tmp_path / "c.py")).returncode == 0
     (tmp_path / "d.py").write_text(")\n]\n}\nelse:\nreturn\npass\n" * 2)
     assert run(str(tmp_path / "d.py"), str(tmp_path / "d.py")).returncode == 0
+
+
+def test_no_module_of_the_package_is_over_350_lines():
+    modules = sorted((ROOT / "widget").rglob("*.py"))
+    assert len(modules) > 50  # the package, found where it is
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in modules
+        if (lines := len(path.read_text().splitlines())) > MODULE_LINES
+    }
+    assert long == {}, f"over {MODULE_LINES} lines: split by noun"

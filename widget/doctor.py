@@ -14,7 +14,6 @@ from widget.settings import (
     Settings,
     database_file,
     is_postgres,
-    legacy_key_file,
 )
 
 
@@ -40,7 +39,7 @@ def _made_keys(settings: Settings) -> list[Path]:
         return []
     names = ("secret-key", "operator-public.key", "operator-private.key")
     found = [settings.key_folder / name for name in names]
-    found += [legacy_key_file(settings.database, name) for name in names]
+    found += [files.legacy_key_file(settings.database, name) for name in names]
     return [path for path in found if path.exists()]
 
 

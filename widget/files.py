@@ -8,9 +8,12 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from widget.settings import KEY_MIN_LENGTH
+from widget.settings import KEY_MIN_LENGTH, database_file
+
+if TYPE_CHECKING:
+    from widget.settings import Settings
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -63,3 +66,18 @@ def read_or_create_secret(path: Path) -> str:
         if len(key) < KEY_MIN_LENGTH:
             raise ValueError(f"{path}: the secret key file is empty or too short") from None
     return key
+
+
+def key_file(settings: Settings, name: str) -> Path:
+    """A key file of an install that made its own keys: in the keys folder, or where an older
+    install made it (beside the database), which keeps working until it is moved."""
+    path = settings.key_folder / name
+    legacy = legacy_key_file(settings.database, name)
+    return legacy if legacy.exists() and not path.exists() else path
+
+
+def legacy_key_file(database: str, name: str) -> Path:
+    """Where installs before the keys folder made a key: loose beside the database NAME.db,
+    as NAME.<name>."""
+    db = database_file(database)
+    return db.with_name(db.name.removesuffix(".db") + "." + name)

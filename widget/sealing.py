@@ -36,7 +36,7 @@ from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from widget import files
 from widget.cache import BoundedCache
-from widget.settings import ENV_PREFIX, Settings, in_use, is_postgres, legacy_key_file
+from widget.settings import ENV_PREFIX, Settings, is_postgres
 from widget.signing import Signature
 
 log = logging.getLogger(__name__)
@@ -298,14 +298,5 @@ def operator_public_key(configured: str | None, settings: Settings) -> PublicKey
 def key_paths(settings: Settings) -> tuple[Path, Path]:
     """(public, private) key files of an install that made its own key pair: in the keys
     folder, or beside the database where an older install made them."""
-    folder = settings.key_folder
-    return (
-        in_use(
-            folder / "operator-public.key",
-            legacy_key_file(settings.database, "operator-public.key"),
-        ),
-        in_use(
-            folder / "operator-private.key",
-            legacy_key_file(settings.database, "operator-private.key"),
-        ),
-    )
+    public = files.key_file(settings, "operator-public.key")
+    return public, files.key_file(settings, "operator-private.key")

@@ -319,19 +319,10 @@ class Settings:
 
     @property
     def secret_file(self) -> Path:
-        """The secret key's file: in the keys folder, or where an older install made it
-        (NAME.secret-key beside the database), which keeps working until it is moved."""
-        return in_use(self.key_folder / "secret-key", legacy_key_file(self.database, "secret-key"))
+        """The secret key's file (files.key_file)."""
+        from widget import files
 
-
-def legacy_key_file(database: str, name: str) -> Path:
-    """Where installs before the keys folder made a key: loose beside the database."""
-    db = database_file(database)
-    return db.with_name(db.name.removesuffix(".db") + "." + name)
-
-
-def in_use(path: Path, legacy: Path) -> Path:
-    return legacy if legacy.exists() and not path.exists() else path
+        return files.key_file(self, "secret-key")
 
 
 def is_postgres(database: str) -> bool:

@@ -10,7 +10,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from widget import files
 from widget.sealing import SealedSignature
 from widget.settings import SettingsError
 from widget.store.backend import (
-    SIGNATURE_COLUMNS,
     Backend,
     Connection,
     apply_migrations,
@@ -28,6 +27,7 @@ from widget.store.backend import (
 )
 from widget.store.gateway import Store
 from widget.store.sqlite_schema import MIGRATIONS
+from widget.store.sqlite_thread import in_connection_thread, run_in_thread, store_rows
 from widget.store.sqlite_turn import WriterTurn
 from widget.store.types import StoreError
 
@@ -36,13 +36,6 @@ BUSY_SECONDS = 10.0
 WAL_SIZE_LIMIT = 1024 * 1024
 
 log = logging.getLogger(__name__)
-
-
-_INSERT = f"INSERT INTO signatures ({SIGNATURE_COLUMNS}) VALUES ({', '.join('?' * 14)})"
-_BUMP = (
-    "INSERT INTO campaign_counts (campaign, shard, n) VALUES (?, ?, ?) "
-    "ON CONFLICT (campaign, shard) DO UPDATE SET n = campaign_counts.n + excluded.n"
-)
 
 
 class _SQLite(Connection):
@@ -103,7 +96,7 @@ class SQLiteBackend(Backend):
             f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}",
         ]
         try:
-            await _run_in_thread(db, pragmas)
+            await run_in_thread(db, pragmas)
         except BaseException:
             await db.close()  # its thread would keep the process from exiting
             raise
@@ -181,7 +174,7 @@ class SQLiteBackend(Backend):
         bumps = [(slug, shard, n) for slug, n in counted.items()]
         async with self._writing() as db:
             try:
-                await _in_connection_thread(db, _store_rows, rows, bumps, self._turn.give_back)
+                await in_connection_thread(db, store_rows, rows, bumps, self._turn.give_back)
             except (sqlite3.Error, ValueError) as exc:
                 raise StoreError("the database refused a query") from exc
 
@@ -262,64 +255,7 @@ def _checked_copy(path: str) -> int:
 
 async def _run_statements(tx: Connection, version: int, script: str) -> None:
     assert isinstance(tx, _SQLite)
-    await _run_in_thread(tx.db, [s for s in script.split(";") if s.strip()])
-
-
-async def _run_in_thread(db: aiosqlite.Connection, statements: list[str]) -> None:
-    """Statements run one after another in one trip to the connection's thread, each read to
-    its end and its cursor closed (a statement left in progress would make the next COMMIT
-    fail, see _store_rows). Opening a new database took about 80 trips, 25 ms; now 14."""
-    try:
-        await _in_connection_thread(db, _execute_each, statements)
-    except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite's closed connection
-        raise StoreError("the database refused a statement") from exc
-
-
-def _execute_each(conn: sqlite3.Connection, statements: list[str]) -> None:
-    for statement in statements:
-        cursor = conn.execute(statement)
-        try:
-            cursor.fetchall()
-        finally:
-            cursor.close()
-
-
-async def _in_connection_thread(
-    db: aiosqlite.Connection, fn: Callable[..., None], *args: Any
-) -> None:
-    """fn(the sqlite3 connection, *args) in the connection's own thread, in one trip: a
-    signing batch's whole transaction (BEGIN, the rows, the counts, COMMIT) then waits for the
-    busy event loop once instead of four times. Measured with bench/run.py: signing about
-    2,400 -> 3,000 a second on one core, p99 about 62 -> 50 ms, two workers 1.2 -> 1.6 x one.
-    aiosqlite has no public call for this; `_execute` is the queue its own methods use
-    (aiosqlite is pinned in the lock, and every signing test goes through here). Whatever
-    ran before on the connection must have closed its cursor (as _SQLite does): a statement
-    left in progress would make the COMMIT fail, and the batch be refused."""
-    await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call]
-
-
-def _store_rows(
-    conn: sqlite3.Connection,
-    rows: list[tuple[Any, ...]],
-    bumps: list[tuple[str, int, int]],
-    give_back_turn: Callable[[], None],
-) -> None:
-    """In the connection's thread: one immediate transaction, rolled back if any part fails
-    (a failed COMMIT, on a full disk, included). The writer turn goes to the next process the
-    moment the transaction ends, here, rather than when the busy event loop next gets to it:
-    another worker waited through that gap (giving it back twice is harmless)."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany(_INSERT, rows)
-            conn.executemany(_BUMP, bumps)
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
-    finally:
-        give_back_turn()
+    await run_in_thread(tx.db, [s for s in script.split(";") if s.strip()])
 
 
 class SQLiteStore(Store):
