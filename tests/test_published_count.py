@@ -13,6 +13,8 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import count, fresh_token, sign, signer
+from tests.test_admin import HIDDEN_RE, PASSWORD, add_operator, log_in
+from tests.test_operator_accounts import form_post, stale
 from widget import operations
 from widget.campaigns import CampaignError, load_file, parse
 from widget.counter import Counter, step_of
@@ -222,16 +224,9 @@ async def test_an_operators_figures_stop_where_the_public_count_does(client):
     """A stolen admin session must tell no more than the public count: for a campaign
     counted in steps, the admin's front page and campaign page (count, last 24 hours, per
     hour, countries, partners) stop at the start of the period, and move with it."""
-    from tests.test_admin import add_operator, log_in
-
     await add_operator(client)
     await log_in(client)
-    now = [time.time()]
-    client.app.state.service.counter.wall = lambda: now[0]
-    store = client.app.state.service.store
-    belarus = await operations.campaign(store, "belarus")
-    await operations.save_campaign(store, "test", replace(belarus, count_every_hours=1))
-    await client.app.state.service.campaigns.reload(force=True)
+    now = await counted_hourly(client)
     await sign(client, signer(1))
     await sign(client, signer(2, country="BY"))
 
@@ -250,3 +245,74 @@ async def test_an_operators_figures_stop_where_the_public_count_does(client):
     assert "No signatures yet" not in page and '<td colspan="3">None yet.</td>' not in page
     assert "<td>787</td><td>2</td><td>2</td>" in (await client.get("/admin")).text
     assert await count(client) == OFFSET + 2
+
+
+async def counted_hourly(client, **fields) -> list[float]:
+    """The campaign counted hourly (and `fields`), and the counter's clock in the test's hand."""
+    now = [time.time()]
+    client.app.state.service.counter.wall = lambda: now[0]
+    store = client.app.state.service.store
+    belarus = await operations.campaign(store, "belarus")
+    await operations.save_campaign(store, "test", replace(belarus, count_every_hours=1, **fields))
+    await client.app.state.service.campaigns.reload(force=True)
+    return now
+
+
+async def test_held_and_pending_figures_stop_at_the_period_and_release_counts_those(
+    client, database
+):
+    """Held for review and awaiting confirmation are figures like the others: a session in
+    the wrong hands must not watch them rise as readers sign. Releasing counts the held
+    signatures the page shows, those made before the period began; the others wait for the
+    next update, as the page says."""
+    await add_operator(client)
+    await log_in(client)
+    now = await counted_hourly(client, hold_for_review=True)
+    page = "/admin/campaigns/belarus"
+    await sign(client, signer(1))  # held
+    await sign(client, signer(2))  # as if it awaited confirmation by email
+    last = "id = (SELECT max(id) FROM signatures)"
+    database.execute(f"UPDATE signatures SET pending = true, held = false WHERE {last}")
+    shown = (await client.get(page)).text
+    assert "Held, not counted: 0." in shown
+    assert "Awaiting confirmation" not in shown and "Release " not in shown
+
+    now[0] += HOUR
+    shown = (await client.get(page)).text
+    assert "Held, not counted: 1." in shown
+    assert "Awaiting confirmation by email, not counted: 1." in shown
+    assert "Release 1 held signature(s)" in shown
+    # One more held signature, made in the new period: not shown, so not released.
+    await sign(client, signer(3))
+    in_period = time.strftime("%Y-%m-%dT%H:01:00Z", time.gmtime(now[0]))
+    database.execute(f"UPDATE signatures SET signed_at = ? WHERE {last}", in_period)
+    released = await form_post(client, f"{page}/review/release")
+    assert "release: 1 signature(s)." in released.text
+    assert "Held, not counted: 0." in released.text
+    assert database.rows("SELECT count(*) FROM signatures WHERE held") == [(1,)]
+
+    now[0] += HOUR
+    assert "Release 1 held signature(s)" in (await client.get(page)).text
+
+
+async def test_counting_an_invalidation_of_a_stepped_campaign_needs_the_password(client):
+    """A count of what an invalidation by time window would touch is a live count of who
+    signed in that window: on a campaign counted in steps it is asked for like the act, with
+    the password, and goes in the audit log (what was asked, not the answer)."""
+    path = "/admin/campaigns/belarus/review/invalidate"
+    await add_operator(client)
+    await log_in(client)
+    await stale(client.app)
+    await sign(client, signer(1))
+    live = await form_post(client, path, {"since": "2026-01-01T00:00"})
+    assert "Invalidate 1 signature(s)?" in live.text  # a live campaign: the count is public
+
+    await counted_hourly(client)
+    asked = await form_post(client, path, {"since": "2026-01-01T00:00"})
+    assert 'name="confirm_password"' in asked.text and "Invalidate 1" not in asked.text
+    replay = dict(HIDDEN_RE.findall(asked.text))
+    counted = await client.post(path, data={**replay, "confirm_password": PASSWORD})
+    assert "Invalidate 1 signature(s)?" in counted.text
+    audit = (await client.get("/admin/audit")).text
+    assert "invalidate.count" in audit and "since=2026-01-01T00:00" in audit
+    assert await count(client) == OFFSET + 1  # nothing changed

@@ -164,10 +164,12 @@ async def delete_signer(
     return await store.delete_signer(signing.email_key(secret, normalised), slug, audit)
 
 
-async def release(store: Store, actor: str, slug: str) -> int:
-    """Count the signatures held for review."""
+async def release(store: Store, actor: str, slug: str, until: str | None = None) -> int:
+    """Count the signatures held for review: in the admin, for a campaign counted in steps,
+    those made before its period began (`until`), which are all its page shows."""
     await campaign(store, slug)
-    return await store.release_held(slug, Audit(actor, "release", slug, "{n} signature(s)"))
+    audit = Audit(actor, "release", slug, "{n} signature(s)")
+    return await store.release_held(slug, audit, until)
 
 
 async def invalidate(
@@ -186,13 +188,21 @@ async def invalidate(
 async def count_invalidatable(
     store: Store, actor: str, slug: str, which: review.Invalidation, domain_secret: str | None
 ) -> int:
-    """How many signatures `invalidate` would uncount: what the admin asks to confirm. A count
-    by email domain tells whether anyone at that domain signed, so it is recorded like an act:
-    what was asked, not the answer, which every operator would then read."""
-    n = await review.count_invalidatable(store, await campaign(store, slug), domain_secret, which)
-    if which.email_domain:
+    """How many signatures `invalidate` would uncount: what the admin asks to confirm. Such a
+    count can tell what the rest of the admin does not (`sensitive_count`), so it is then
+    recorded like an act: what was asked, not the answer, which every operator would then read."""
+    found = await campaign(store, slug)
+    n = await review.count_invalidatable(store, found, domain_secret, which)
+    if sensitive_count(found, which):
         await store.audit(actor, "invalidate.count", slug, which.describe())
     return n
+
+
+def sensitive_count(found: Campaign, which: review.Invalidation) -> bool:
+    """Whether counting what an invalidation would touch tells more than the admin's figures:
+    by email domain, whether anyone at that domain signed; on a campaign counted in steps, how
+    many signed since its period began, which the public count and the admin keep back."""
+    return bool(which.email_domain or found.count_every_hours)
 
 
 async def count_purgeable(store: Store, slug: str, older_than_days: int) -> int:

@@ -216,30 +216,6 @@ class Store(Reports):
             return "confirmed"
         return await self.confirmation_state(campaign, confirm_key, not_before)
 
-    async def confirmation_state(self, campaign: str, confirm_key: bytes, not_before: str) -> str:
-        """ "pending" (the link's button would confirm), "already" or "expired"."""
-        rows = await self._fetch(
-            "SELECT pending, signed_at >= ? FROM signatures WHERE campaign = ? "
-            "AND confirm_key = ?",
-            not_before, campaign, confirm_key,
-        )  # fmt: skip
-        if not rows:
-            return "expired"
-        pending, fresh = rows[0]
-        if not pending:
-            return "already"
-        return "pending" if fresh else "expired"
-
-    async def has_confirmed(self, campaign: str, email_key: bytes) -> bool:
-        """Whether this address has a confirmed, valid signature on the campaign. Asked only by
-        the mail queue, after the reader was answered: never in a reader's request."""
-        rows = await self._fetch(
-            "SELECT 1 FROM signatures WHERE campaign = ? AND email_key = ? AND NOT pending "
-            "AND NOT invalid LIMIT 1",
-            campaign, email_key,
-        )  # fmt: skip
-        return bool(rows)
-
     async def drop_unconfirmed(self, before: str) -> int:
         """Delete the signatures still awaiting confirmation that were made before `before`:
         their links have expired. They never counted, so no count moves. Asked every round of
@@ -312,13 +288,17 @@ class Store(Reports):
         await self.backend.compact()
         return cleared
 
-    async def release_held(self, campaign: str, audit: Audit | None = None) -> int:
-        """Count the signatures held for review; returns how many."""
+    async def release_held(
+        self, campaign: str, audit: Audit | None = None, until: str | None = None
+    ) -> int:
+        """Count the signatures held for review (those made before `until`, if given); returns
+        how many."""
+        bound, before = (" AND signed_at < ?", (until,)) if until else ("", ())
         async with self.backend.transaction() as tx:
             released = len(await tx.fetch(
                 "UPDATE signatures SET held = false WHERE campaign = ? AND held AND NOT invalid "
-                "AND NOT pending RETURNING id",
-                campaign,
+                f"AND NOT pending{bound} RETURNING id",
+                campaign, *before,
             ))  # fmt: skip
             await self._bump(tx, campaign, released)
             await self._record(tx, audit, released)

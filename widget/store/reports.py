@@ -1,6 +1,7 @@
 """The gateway's reports, which change nothing: the signers an export lists, a campaign's
-statistics, and how many signatures an invalidation or a purge would touch. The SQL that says
-which signatures count is here, for the gateway's writes too."""
+statistics, how many signatures an invalidation or a purge would touch, and where a
+confirmation link stands. The SQL that says which signatures count is here, for the gateway's
+writes too."""
 
 from __future__ import annotations
 
@@ -43,6 +44,30 @@ class Reports(KeyChecks):
         n = await self.backend.copy_to(target)
         await self.audit(audit.actor, audit.action, audit.campaign, audit.described(n))
         return n
+
+    async def confirmation_state(self, campaign: str, confirm_key: bytes, not_before: str) -> str:
+        """ "pending" (the link's button would confirm), "already" or "expired"."""
+        rows = await self._fetch(
+            "SELECT pending, signed_at >= ? FROM signatures WHERE campaign = ? "
+            "AND confirm_key = ?",
+            not_before, campaign, confirm_key,
+        )  # fmt: skip
+        if not rows:
+            return "expired"
+        pending, fresh = rows[0]
+        if not pending:
+            return "already"
+        return "pending" if fresh else "expired"
+
+    async def has_confirmed(self, campaign: str, email_key: bytes) -> bool:
+        """Whether this address has a confirmed, valid signature on the campaign. Asked only by
+        the mail queue, after the reader was answered: never in a reader's request."""
+        rows = await self._fetch(
+            "SELECT 1 FROM signatures WHERE campaign = ? AND email_key = ? AND NOT pending "
+            "AND NOT invalid LIMIT 1",
+            campaign, email_key,
+        )  # fmt: skip
+        return bool(rows)
 
     async def count_invalidatable(
         self,
@@ -114,14 +139,14 @@ class Reports(KeyChecks):
             f"FROM signatures {where} GROUP BY partner ORDER BY n DESC, partner NULLS FIRST",
             campaign, *before,
         )  # fmt: skip
-        # Held and pending stay whole: they are what releasing acts on.
+        # Held and pending stop at `until` too (releasing then acts on the held ones shown).
         ((recent, held, signers, pending),) = await self._fetch(
             f"SELECT count(*) FILTER (WHERE signed_at >= ? AND {COUNTED}{bound}), "
-            "count(*) FILTER (WHERE held AND NOT pending AND NOT invalid), "
+            f"count(*) FILTER (WHERE held AND NOT pending AND NOT invalid{bound}), "
             f"count(DISTINCT email_key) FILTER (WHERE {COUNTED}{bound}), "
-            "count(*) FILTER (WHERE pending AND NOT invalid) "
+            f"count(*) FILTER (WHERE pending AND NOT invalid{bound}) "
             "FROM signatures WHERE campaign = ?",
-            since, *before, *before, campaign,
+            since, *before, *before, *before, *before, campaign,
         )  # fmt: skip
         return Stats(
             [(day, int(n)) for day, n in per_day],

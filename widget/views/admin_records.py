@@ -162,8 +162,8 @@ async def review_action(request: Request) -> Response:
     if action != "release":  # releasing only counts what an operator held back
         await confirmed(request, who, form)
     try:
-        if action == "release":
-            n = await operations.release(store, who, slug)
+        if action == "release":  # what the page shows: up to the period's start, if stepped
+            n = await operations.release(store, who, slug, service.counter.period_start(campaign))
             detail = f"{n} signature(s)"
         elif action == "invalidate":
             which = _invalidation(form)
@@ -210,13 +210,13 @@ async def _preview(
     request: Request, who: str, campaign: Campaign, action: str, form: dict[str, str]
 ) -> Response:
     """How many signatures the act would touch, and a button to go on: nothing changes yet.
-    A count by email domain says whether anyone at that domain signed: like the act, it needs
-    a fresh password, and it is in the audit log."""
+    A count that tells more than the admin's figures (by email domain, or on a campaign
+    counted in steps) needs a fresh password, like the act, and is in the audit log."""
     service = service_of(request)
     try:
         if action == "invalidate":
             which = _invalidation(form)
-            if which.email_domain:
+            if operations.sensitive_count(campaign, which):
                 await confirmed(request, who, form)
             n = await operations.count_invalidatable(
                 service.store, who, campaign.slug, which, service.settings.domain_key
