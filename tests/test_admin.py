@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import OPENER, count, sign, signer
-from widget import exports, operators, sealing
+from widget import exports, operations, operators, sealing
 
 PASSWORD = "a long enough password"
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
@@ -327,6 +327,29 @@ async def test_invalidating_says_how_many_first_and_acts_only_when_told(client):
 
     nothing = await post(client, path, {"partner": "bots"})  # already invalid: none left
     assert "No signature matches" in nothing.text and 'name="proceed"' not in nothing.text
+
+
+async def test_the_invalidation_preview_says_how_far_the_count_drops_with_held_signatures(client):
+    """Held signatures never counted: invalidating them with counted ones drops the public
+    count by the counted ones only, and the preview says so rather than promise more."""
+    await add_operator(client)
+    await log_in(client)
+    await sign(client, signer(1, partner="bots"))
+    store = client.app.state.service.store
+    belarus = await operations.campaign(store, "belarus")
+    await operations.save_campaign(store, "test", replace(belarus, hold_for_review=True))
+    await client.app.state.service.campaigns.reload(force=True)
+    for n in (2, 3):
+        await sign(client, signer(n, partner="bots"))
+    before = await count(client)
+    path = "/admin/campaigns/belarus/review/invalidate"
+
+    preview = await post(client, path, {"partner": "bots"})
+    assert "<h1>Invalidate 3 signature(s)?</h1>" in preview.text
+    assert "the public count drops by 1. 2 of them, held for review" in preview.text
+    done = await client.post(path, data=dict(HIDDEN_RE.findall(preview.text)))
+    assert "invalidate: 3 by partner=bots." in done.text
+    assert await count(client) == before - 1
 
 
 async def test_a_mistake_in_the_abuse_tools_is_an_error_not_a_success(client):

@@ -313,6 +313,7 @@ async def test_counting_an_invalidation_of_a_stepped_campaign_needs_the_password
     replay = dict(HIDDEN_RE.findall(asked.text))
     counted = await client.post(path, data={**replay, "confirm_password": PASSWORD})
     assert "Invalidate 1 signature(s)?" in counted.text
+    assert "the count drops by 1, and the public count with it at its next update" in counted.text
     audit = (await client.get("/admin/audit")).text
     assert "invalidate.count" in audit and "since=2026-01-01T00:00" in audit
     assert await count(client) == OFFSET + 1  # nothing changed

@@ -187,8 +187,9 @@ async def invalidate(
 
 async def count_invalidatable(
     store: Store, actor: str, slug: str, which: review.Invalidation, domain_secret: str | None
-) -> int:
-    """How many signatures `invalidate` would uncount: what the admin asks to confirm. Such a
+) -> tuple[int, int]:
+    """How many signatures `invalidate` would mark, and how many of them count now: what the
+    admin asks to confirm. Such a
     count can tell what the rest of the admin does not (`sensitive_count`), so it is then
     recorded like an act: what was asked, not the answer, which every operator would then read."""
     found = await campaign(store, slug)

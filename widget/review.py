@@ -85,8 +85,8 @@ async def invalidate(
 
 async def count_invalidatable(
     store: Store, campaign: Campaign, domain_secret: str | None, which: Invalidation
-) -> int:
-    """How many signatures `invalidate` would uncount now."""
+) -> tuple[int, int]:
+    """How many signatures `invalidate` would mark now, and how many of them count."""
     domain_key = _domain_key(which, domain_secret)
     return await store.count_invalidatable(
         campaign.slug, which.partner, which.since, which.until, domain_key

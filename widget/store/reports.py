@@ -76,13 +76,16 @@ class Reports(KeyChecks):
         since: str | None = None,
         until: str | None = None,
         domain_key: bytes | None = None,
-    ) -> int:
-        """How many signatures `invalidate` with these filters would mark, changing nothing."""
+    ) -> tuple[int, int]:
+        """How many signatures `invalidate` with these filters would mark, and how many of
+        those count now (the others are held or awaiting confirmation), changing nothing."""
         where, params = invalidation_where(campaign, partner, since, until, domain_key)
-        rows = await self._fetch(
-            f"SELECT count(*) FROM signatures WHERE {' AND '.join(where)}", *params
+        ((n, counted),) = await self._fetch(
+            f"SELECT count(*), count(*) FILTER (WHERE {COUNTED}) FROM signatures "
+            f"WHERE {' AND '.join(where)}",
+            *params,
         )
-        return int(rows[0][0])
+        return int(n), int(counted)
 
     async def count_purgeable(self, campaign: str, before: str) -> int:
         """How many signatures `purge` with this limit would empty, changing nothing."""

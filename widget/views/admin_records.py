@@ -191,19 +191,30 @@ def _days(form: dict[str, str]) -> int:
     return int(form["days"]) if form.get("days", "").isdigit() else -1
 
 
-# What each careful act does, said before it is done.
-PREVIEWS = {
-    "invalidate": (
-        "Invalidate {n} signature(s)",
-        "They stay stored, marked invalid, and no longer count: the public count drops by {n}. "
-        "The audit log records it. The admin cannot count them again.",
-    ),
-    "purge": (
-        "Purge the personal data of {n} signature(s)",
-        "Their names, email addresses and postal codes are removed for good; the counts stay. "
-        "The audit log records it. Nothing can bring the data back.",
-    ),
+TITLES = {
+    "invalidate": "Invalidate {n} signature(s)",
+    "purge": "Purge the personal data of {n} signature(s)",
 }
+
+
+def _consequence(action: str, campaign: Campaign, n: int, counted: int) -> str:
+    """What a careful act does, said before it is done."""
+    if action == "purge":
+        return (
+            "Their names, email addresses and postal codes are removed for good; the counts "
+            "stay. The audit log records it. Nothing can bring the data back."
+        )
+    drops = f"the public count drops by {counted}"
+    if campaign.count_every_hours:
+        drops = f"the count drops by {counted}, and the public count with it at its next update"
+    held = (
+        f" {n - counted} of them, held for review or awaiting confirmation, did not count."
+        if n > counted else ""
+    )  # fmt: skip
+    return (
+        f"They stay stored, marked invalid, and no longer count: {drops}.{held} The audit log "
+        "records it. The admin cannot count them again."
+    )
 
 
 async def _preview(
@@ -218,22 +229,21 @@ async def _preview(
             which = _invalidation(form)
             if operations.sensitive_count(campaign, which):
                 await confirmed(request, who, form)
-            n = await operations.count_invalidatable(
+            n, counted = await operations.count_invalidatable(
                 service.store, who, campaign.slug, which, service.settings.domain_key
             )
             matching = which.describe()
         else:
             days = _days(form)
-            n = await operations.count_purgeable(service.store, campaign.slug, days)
+            n = counted = await operations.count_purgeable(service.store, campaign.slug, days)
             matching = f"older than {days} day(s)"
     except review.ReviewError as exc:
         return await campaign_page(request, campaign, status=422, problem=str(exc))
-    title, consequence = PREVIEWS[action]
     kept = [(k, v) for k, v in form.items() if k not in ("csrf", "proceed", auth.CONFIRM_FIELD)]
     return page(
         request, "admin/review_confirm.html", campaign=campaign, action=action, n=n,
-        title=title.format(n=n), consequence=consequence.format(n=n), matching=matching,
-        fields=kept,
+        title=TITLES[action].format(n=n), consequence=_consequence(action, campaign, n, counted),
+        matching=matching, fields=kept,
     )  # fmt: skip
 
 
