@@ -350,6 +350,9 @@ async def test_the_invalidation_preview_says_how_far_the_count_drops_with_held_s
     done = await client.post(path, data=dict(HIDDEN_RE.findall(preview.text)))
     assert "invalidate: 3 by partner=bots." in done.text
     assert await count(client) == before - 1
+    await sign(client, signer(4, partner="bots"))  # held: none of them counts
+    only_held = await post(client, path, {"partner": "bots"})
+    assert "None of them counted (held for review or awaiting confirmation)" in only_held.text
 
 
 async def test_a_mistake_in_the_abuse_tools_is_an_error_not_a_success(client):

@@ -204,6 +204,12 @@ def _consequence(action: str, campaign: Campaign, n: int, counted: int) -> str:
             "Their names, email addresses and postal codes are removed for good; the counts "
             "stay. The audit log records it. Nothing can bring the data back."
         )
+    then = " The audit log records it. The admin cannot count them again."
+    if not counted:
+        return (
+            "They stay stored and are marked invalid. None of them counted (held for review or "
+            "awaiting confirmation), so no count drops." + then
+        )
     drops = f"the public count drops by {counted}"
     if campaign.count_every_hours:
         drops = f"the count drops by {counted}, and the public count with it at its next update"
@@ -211,10 +217,7 @@ def _consequence(action: str, campaign: Campaign, n: int, counted: int) -> str:
         f" {n - counted} of them, held for review or awaiting confirmation, did not count."
         if n > counted else ""
     )  # fmt: skip
-    return (
-        f"They stay stored, marked invalid, and no longer count: {drops}.{held} The audit log "
-        "records it. The admin cannot count them again."
-    )
+    return f"They stay stored, marked invalid, and no longer count: {drops}.{held}" + then
 
 
 async def _preview(
