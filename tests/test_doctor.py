@@ -3,10 +3,13 @@ what to do about it, and says so when there is none."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from tests.conftest import TEST_PUBLIC_KEY
 from widget import sealing
+from widget.app import load_default_campaign
 from widget.cli import main
 from widget.settings import Settings, load_or_create_secret
 from widget.store import open_store
@@ -22,18 +25,25 @@ async def first_start(settings: Settings) -> None:
 
 
 def doctor(settings: Settings, capsys) -> tuple[int, str]:
-    args = ["doctor", "--database", settings.database]
+    args = ("doctor", "--database", settings.database)
     env = {"PETITION_WIDGET_KEYS_DIR": settings.keys_dir,
            "PETITION_WIDGET_PUBLIC_URL": settings.public_url or ""}  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value) if value else patch.delenv(name, raising=False)
-        try:
-            main(args)
-            status = 0
-        except SystemExit as exc:
-            status = exc.code
+        status = command(*args)
     return status, capsys.readouterr().out
+
+
+def command(*args: str) -> int | str | None:
+    """`petition-widget ARGS`, in a thread of its own: the command runs its own event loop,
+    and the test's is running."""
+    with ThreadPoolExecutor(1) as thread:
+        try:
+            thread.submit(main, list(args)).result()
+        except SystemExit as exc:
+            return exc.code
+    return 0
 
 
 async def test_a_quick_start_is_told_each_risk_and_what_to_do(tmp_path, capsys):
@@ -90,3 +100,38 @@ async def test_a_short_secret_key_is_named(tmp_path, capsys, monkeypatch):
     assert status == 1
     assert "1. PETITION_WIDGET_SECRET_KEY has fewer than 32 characters" in out
     assert out.count("what to do:") == 1
+
+
+async def test_an_open_campaign_with_a_live_count_is_named_with_the_command_that_steps_it(
+    tmp_path, capsys
+):
+    """The Belarus campaign ships with a live count, which a site that knows its visitors can
+    watch: a deployment running it is told, and how to publish it hourly instead."""
+    settings = Settings(
+        database=str(tmp_path / "data" / "petition-widget.db"),
+        keys_dir=str(tmp_path / "keys"),
+        public_key=TEST_PUBLIC_KEY,
+        public_url="https://petitions.example.org",
+    )
+    await first_start(settings)
+    store = open_store(settings.database)
+    await store.open()
+    try:
+        await load_default_campaign(store)
+    finally:
+        await store.close()
+    status, out = doctor(settings, capsys)
+    assert status == 1
+    assert "1. campaign belarus shows a live public count" in out
+    assert "framing it (any site may)" in out
+    assert "petition-widget campaign set belarus count_every_hours 1" in out
+    assert out.count("what to do:") == 1
+
+    db = ("--database", settings.database)
+    assert command("campaign", "set", "belarus", "count_every_hours", "1", *db) == 0
+    capsys.readouterr()
+    assert doctor(settings, capsys) == (0, "no problem found\n")
+    assert command("campaign", "set", "belarus", "count_every_hours", "0", *db) == 0
+    assert command("campaign", "set", "belarus", "status", "closed", *db) == 0
+    capsys.readouterr()
+    assert doctor(settings, capsys) == (0, "no problem found\n")  # a closed count moves no more

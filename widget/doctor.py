@@ -1,5 +1,6 @@
 """`petition-widget doctor`: a deployment checked for the ways who signed could leak from its
-files and settings, each finding with what to do about it. It reads; it changes nothing."""
+files, its settings and its campaigns, each finding with what to do about it. It reads; it
+changes nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from widget import files
+from widget.campaigns import ANY_ORIGIN
 from widget.settings import (
     ENV_PREFIX,
     KEY_MIN_LENGTH,
@@ -15,6 +17,7 @@ from widget.settings import (
     database_file,
     is_postgres,
 )
+from widget.store import open_store
 
 
 class Finding(NamedTuple):
@@ -31,6 +34,37 @@ def check(settings: Settings) -> list[Finding]:
         *_key_places(settings),
         *_public_url(settings),
     ]
+
+
+async def check_campaigns(settings: Settings) -> list[Finding]:
+    """Each open campaign whose public count is live, once the database exists (the store
+    opens as for any command; a database not made yet has no campaign to check)."""
+    if not is_postgres(settings.database) and not database_file(settings.database).exists():
+        return []
+    store = open_store(settings.database, timeout=settings.db_timeout_seconds)
+    await store.open()
+    try:
+        stored = await store.campaigns()
+    finally:
+        await store.close()
+    return [
+        Finding(
+            f"campaign {campaign.slug} shows a live public count: a site that knows its "
+            f"visitors (by a login), {framing(campaign.allowed_origins)}, can watch it rise by "
+            "one while one of them is there",
+            f"petition-widget campaign set {campaign.slug} count_every_hours 1 (or the admin's "
+            '"Public count updated"): readers then see the count as it was when each hour '
+            "began, and the watcher sees it move by everyone who signed in the hour",
+        )
+        for campaign, _ in stored
+        if campaign.is_open and not campaign.count_every_hours
+    ]
+
+
+def framing(origins: tuple[str, ...]) -> str:
+    if ANY_ORIGIN in origins:
+        return "framing it (any site may) or linking to it"
+    return "linking to it (or framing it, on a site the campaign names)"
 
 
 def _made_keys(settings: Settings) -> list[Path]:

@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "decrypt":
             data.decrypt(args)
         elif args.command == "doctor":
-            findings = doctor.check(settings)
+            findings = doctor.check(settings) + asyncio.run(doctor.check_campaigns(settings))
             print(doctor.report(findings), end="")
             if findings:
                 sys.exit(1)
