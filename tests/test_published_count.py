@@ -226,6 +226,9 @@ async def test_an_operators_figures_stop_where_the_public_count_does(client):
     hour, countries, partners) stop at the start of the period, and move with it."""
     await add_operator(client)
     await log_in(client)
+    live = (await client.get("/admin/campaigns/belarus")).text
+    assert "The public count is live" in live and "every figure on this page" not in live
+    assert "until you close it. Its signatures" in " ".join(live.split())  # two sentences
     now = await counted_hourly(client)
     await sign(client, signer(1))
     await sign(client, signer(2, country="BY"))
@@ -234,7 +237,7 @@ async def test_an_operators_figures_stop_where_the_public_count_does(client):
     assert "<div><dt>Signatures received</dt><dd>0</dd></div>" in page
     assert "<div><dt>Last 24 hours</dt><dd>0</dd></div>" in page
     assert "No signatures yet" in page and '<td colspan="3">None yet.</td>' in page  # countries
-    assert "every figure on this page is as of" in page
+    assert "every figure on this page is as of" in page and "count is live" not in page
     home = (await client.get("/admin")).text
     assert "<td>785</td><td>0</td><td>0</td>" in home
 
