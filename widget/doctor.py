@@ -50,7 +50,7 @@ async def check_campaigns(settings: Settings) -> list[Finding]:
     return [
         Finding(
             f"campaign {campaign.slug} shows a live public count: a site that knows its "
-            f"visitors (by a login), {framing(campaign.allowed_origins)}, can watch it rise by "
+            f"visitors (by a login), {_framing(campaign.allowed_origins)}, can watch it rise by "
             "one while one of them is there",
             f"petition-widget campaign set {campaign.slug} count_every_hours 1 (or the admin's "
             '"Public count updated"): readers then see the count as it was when each hour '
@@ -61,7 +61,7 @@ async def check_campaigns(settings: Settings) -> list[Finding]:
     ]
 
 
-def framing(origins: tuple[str, ...]) -> str:
+def _framing(origins: tuple[str, ...]) -> str:
     if ANY_ORIGIN in origins:
         return "framing it (any site may) or linking to it"
     return "linking to it (or framing it, on a site the campaign names)"

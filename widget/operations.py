@@ -189,9 +189,9 @@ async def count_invalidatable(
     store: Store, actor: str, slug: str, which: review.Invalidation, domain_secret: str | None
 ) -> tuple[int, int]:
     """How many signatures `invalidate` would mark, and how many of them count now: what the
-    admin asks to confirm. Such a
-    count can tell what the rest of the admin does not (`sensitive_count`), so it is then
-    recorded like an act: what was asked, not the answer, which every operator would then read."""
+    admin asks to confirm. Such a count can tell what the rest of the admin does not
+    (`sensitive_count`), so it is then recorded like an act: what was asked, not the answer,
+    which every operator would then read."""
     found = await campaign(store, slug)
     n = await review.count_invalidatable(store, found, domain_secret, which)
     if sensitive_count(found, which):

@@ -15,7 +15,7 @@ from widget.campaigns import Campaign
 from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
 from widget.store.backend import Backend, Connection, now
 from widget.store.keys import DOMAIN_KEY_CHECK
-from widget.store.reports import Reports, invalidation_where
+from widget.store.reports import Reports, invalidation_where, signed_before
 from widget.store.types import AddedListener, Audit, StoreError
 from widget.store.writer import GroupWriter
 
@@ -293,7 +293,7 @@ class Store(Reports):
     ) -> int:
         """Count the signatures held for review (those made before `until`, if given); returns
         how many."""
-        bound, before = (" AND signed_at < ?", (until,)) if until else ("", ())
+        bound, before = signed_before(until)
         async with self.backend.transaction() as tx:
             released = len(await tx.fetch(
                 "UPDATE signatures SET held = false WHERE campaign = ? AND held AND NOT invalid "

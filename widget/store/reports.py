@@ -20,6 +20,14 @@ LATEST = (
     "AND later.email_key = signatures.email_key AND later.id > signatures.id "
     "AND NOT later.held AND NOT later.pending AND NOT later.invalid)"
 )
+
+
+def signed_before(until: str | None) -> tuple[str, tuple[str, ...]]:
+    """The clause (" AND signed_at < ?") and parameter that bound a query at `until` (the start
+    of a stepped campaign's period); nothing when None."""
+    return (" AND signed_at < ?", (until,)) if until else ("", ())
+
+
 _SIGNATURE = (
     "SELECT id, sealed, partner_sealed, country, opt_in, partner, partner_opt_in, signed_at, "
     "first_name, last_name, email, postal_code FROM signatures"
@@ -120,7 +128,7 @@ class Reports(KeyChecks):
     async def stats(self, campaign: str, since: str, until: str | None = None) -> Stats:
         """Signatures per day (and per hour since `since`), by country and by partner, and how
         many since `since`; only those signed before `until`, if given."""
-        bound, before = (" AND signed_at < ?", (until,)) if until else ("", ())
+        bound, before = signed_before(until)
         where = f"WHERE campaign = ? AND {COUNTED}{bound}"
         per_day = await self._fetch(
             f"SELECT substr(signed_at, 1, 10) AS day, count(*) FROM signatures {where} "
