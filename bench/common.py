@@ -15,3 +15,22 @@ def free_port() -> int:
 
 class HarnessError(RuntimeError):
     """The benchmark could not be run; this, and only this, makes the exit status non-zero."""
+
+
+async def made_live(database: str) -> None:
+    """Make `database` (a path or URL no server has started on) with the shipped campaign
+    counted live. The shipped campaign publishes its count hourly; the bench measures the
+    live count (maintained on every commit, the more work) and checks it against the rows."""
+    from dataclasses import replace
+
+    from widget.campaigns import load_file
+    from widget.resources import resource
+    from widget.store import open_store
+
+    store = open_store(database)
+    await store.open()
+    try:
+        campaign = load_file(resource("campaigns") / "belarus.toml")
+        await store.save_campaign(replace(campaign, count_every_hours=0))
+    finally:
+        await store.close()

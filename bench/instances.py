@@ -41,7 +41,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from common import free_port
+from common import free_port, made_live
 
 from widget import sealing
 from widget.campaigns import load_file
@@ -285,6 +285,7 @@ def bench(n: int, args: argparse.Namespace, tool: str, folder: Path) -> Row:
     schema = "bench_" + secrets.token_hex(4)
     url = schema_url(args.database, schema)
     try:
+        asyncio.run(made_live(url))
         with instances(n, url, folder) as bases:
             token = fetch_token(bases[0])
             generate = wrk_load if tool == "wrk" else httpx_load

@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from common import HarnessError, free_port
+from common import HarnessError, free_port, made_live
 from fill import fill
 
 BENCH = Path(__file__).resolve().parent
@@ -194,10 +194,13 @@ def prepare_widget(
     http_server: str = "uvicorn",
 ) -> Server:
     server = widget_server(folder, extra_env, workers, cpus, http_server)
-    if signatures:
+    if not signatures:
+        asyncio.run(made_live(str(folder / "petition-widget.db")))
+    else:
         filled = _FILLED.get(signatures)
         if filled is None:
-            with server.running():  # the lifespan creates the schema and the default campaign
+            asyncio.run(made_live(str(folder / "petition-widget.db")))
+            with server.running():  # the first start makes the keys
                 pass
             asyncio.run(fill(folder / "petition-widget.db", signatures))
             filled = _FILLED[signatures] = Path(tempfile.mkdtemp(prefix="bench-filled-"))

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis
 
-from tests.conftest import BASE, count, make_settings, sign, signer
+from tests.conftest import BASE, count, counted_live, make_settings, sign, signer
 from tests.databases import Database, shared_redis_url
 from widget.app import create_app
 from widget.ratelimit import ClientKeys, parse_limits
@@ -40,6 +40,7 @@ def network(database: Database) -> Callable[..., contextlib.AbstractAsyncContext
         app = create_app(make_settings(database, **overrides))
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(app.router.lifespan_context(app))
+            await counted_live(app.state.service)
 
             def at(address: str) -> httpx.AsyncClient:
                 transport = httpx.ASGITransport(app=app, client=(address, 1234))

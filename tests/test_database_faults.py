@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 
 from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET
+from tests.databases import live_from_start
 from tests.own_services import own_postgres, own_redis
 from tests.servers import wait_until_ready
 from tests.test_server import free_port
@@ -29,6 +30,7 @@ TOKEN_RE = re.compile(r'name="token" value="([^"]+)"')
 
 @contextlib.contextmanager
 def service(tmp_path, database: str, **settings: str):
+    live_from_start(database)  # the count is checked against the rows
     env = {**os.environ, "PETITION_WIDGET_SECRET_KEY": TEST_SECRET,
            "PETITION_WIDGET_PUBLIC_KEY": TEST_PUBLIC_KEY, "PETITION_WIDGET_MIN_FILL_SECONDS": "0",
            "PETITION_WIDGET_RATE_LIMITS": "off", "PETITION_WIDGET_COUNTER_CACHE_SECONDS": "0.2",

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import redis
 
-from tests.databases import shared_redis_url
+from tests.databases import live_from_start, shared_redis_url
 from tests.servers import serving
 from tests.test_server import free_port
 
@@ -128,6 +128,7 @@ def test_the_readme_nginx_configuration_in_front_of_three_instances(
         "rate_limits": "client=3/10 minutes",
         "counter_cache_seconds": "0.5",
     }
+    live_from_start(database.url)  # the count is checked after four signatures
     with (
         serving(database.url, tmp_path, 3, **settings) as ports,
         nginx(ports, http, https, tmp_path),

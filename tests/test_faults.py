@@ -17,11 +17,16 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET
+from tests.databases import live_from_start
 from tests.test_server import free_port
 from widget.signing import email_key
 
 
 def start(tmp_path, port):
+    """The server on tmp_path/f.db, made on first start with the campaign counted live: these
+    tests check the public count against the rows."""
+    if not (tmp_path / "f.db").exists():
+        live_from_start(tmp_path / "f.db")
     env = {
         **os.environ,
         "PETITION_WIDGET_MIN_FILL_SECONDS": "0",

@@ -13,7 +13,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.conftest import BASE, TEST_PUBLIC_KEY, TEST_SECRET, count, make_settings, sign, signer
+from tests.conftest import (
+    BASE,
+    TEST_PUBLIC_KEY,
+    TEST_SECRET,
+    count,
+    counted_live,
+    make_settings,
+    sign,
+    signer,
+)
 from tests.test_admin import add_operator, log_in
 from widget import keychecks, sealing
 from widget.app import create_app
@@ -34,6 +43,7 @@ NOT_THE_KEY = "is not the key this database was written with"
 async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        await counted_live(app.state.service)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
             yield client

@@ -4,6 +4,7 @@ same transaction as the change: if the entry cannot be written, nothing changes.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 import pytest
 
@@ -13,7 +14,8 @@ from widget.campaigns import load_file
 from widget.resources import resource
 from widget.store import StoreError, open_store
 
-BELARUS = load_file(resource("campaigns") / "belarus.toml")
+# Live, as the shipped campaign is not: the guards below are about leaving it.
+BELARUS = replace(load_file(resource("campaigns") / "belarus.toml"), count_every_hours=0)
 
 
 @pytest.fixture
@@ -101,7 +103,6 @@ async def test_refusals_say_why(store):
 def test_only_edits_that_reach_signers_are_guarded():
     """The edits that stand for a dangerous act are named; turning one off, or a text edit, is
     not (the admin asks for the password only for the former)."""
-    from dataclasses import replace
 
     mailing = replace(BELARUS, confirm_email=True)
     assert operations.guarded_change(BELARUS, mailing) == "campaign.confirm-email"

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import BASE, count, make_settings, sign, signer
+from tests.conftest import BASE, count, counted_live, make_settings, sign, signer
 from tests.test_abuse import REDIS_URL, redis_db  # noqa: F401 - a fixture
 from tests.test_admin import CSRF_RE, HIDDEN_RE, PASSWORD, add_operator
 from tests.test_sealing import DOMAIN_KEY
@@ -32,6 +32,7 @@ def app_at(database):
         app = create_app(make_settings(database, **overrides))
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(app.router.lifespan_context(app))
+            await counted_live(app.state.service)
 
             def at(address: str) -> httpx.AsyncClient:
                 transport = httpx.ASGITransport(app=app, client=(address, 1234))

@@ -23,8 +23,9 @@ from widget.store import StoreError
 
 OFFSET = 785
 HOUR = 3600
-# 14:20 UTC on 7 December 2026: twenty minutes into an hour.
-TWENTY_PAST = 1_796_652_000.0 + 20 * 60
+# 14:20 UTC on 7 December 2099: twenty minutes into an hour, and after any period an app
+# started by a test publishes by the real clock (the shipped campaign is counted hourly).
+TWENTY_PAST = 4_100_335_200.0 + 20 * 60
 
 
 def test_periods_start_at_whole_hours_of_utc():
@@ -182,6 +183,29 @@ async def test_every_reader_and_every_instance_sees_the_count_of_the_period(clie
             assert "789 people have taken action" in page
 
 
+async def test_the_shipped_campaign_and_a_new_one_in_the_admin_are_counted_hourly(client_factory):
+    """Safe unless an operator chooses otherwise: the Belarus campaign a new install loads,
+    open to any site, publishes its count hourly, and the admin's form for a new campaign
+    offers once an hour first (a campaign file that leaves the setting out stays live)."""
+    assert load_file(resource("campaigns") / "belarus.toml").count_every_hours == 1
+    async with client_factory(live=False) as client:
+        now = [TWENTY_PAST]
+        client.app.state.service.counter.wall = lambda: now[0]
+        assert (
+            await operations.campaign(client.app.state.service.store, "belarus")
+        ).count_every_hours == 1
+        assert (await sign(client, signer(1))).json()["count"] == OFFSET
+        assert "Updated once an hour" in (await client.get("/c/belarus/embed?lang=en")).text
+        now[0] += HOUR
+        assert await count(client) == OFFSET + 1
+
+        await add_operator(client)
+        await log_in(client)
+        form = (await client.get("/admin/campaigns/new")).text
+        assert '<option value="1" selected>Once an hour</option>' in form
+        assert '<option value="0" selected>' not in form
+
+
 async def test_a_live_campaign_counts_at_once_and_says_nothing_of_updates(client):
     """The setting's absence changes nothing: every signature shows at once."""
     assert (await sign(client, signer(1))).json()["count"] == OFFSET + 1
@@ -311,6 +335,7 @@ async def test_counting_an_invalidation_of_a_stepped_campaign_needs_the_password
     assert "Invalidate 1 signature(s)?" in live.text  # a live campaign: the count is public
 
     await counted_hourly(client)
+    before = await count(client)
     asked = await form_post(client, path, {"since": "2026-01-01T00:00"})
     assert 'name="confirm_password"' in asked.text and "Invalidate 1" not in asked.text
     replay = dict(HIDDEN_RE.findall(asked.text))
@@ -319,4 +344,4 @@ async def test_counting_an_invalidation_of_a_stepped_campaign_needs_the_password
     assert "the count drops by 1, and the public count with it at its next update" in counted.text
     audit = (await client.get("/admin/audit")).text
     assert "invalidate.count" in audit and "since=2026-01-01T00:00" in audit
-    assert await count(client) == OFFSET + 1  # nothing changed
+    assert await count(client) == before  # nothing changed

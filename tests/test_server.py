@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -53,7 +54,13 @@ def test_sign_over_real_http(tmp_path):
         }
         signed = httpx.post(base + "/c/belarus/sign", data=form, headers={"Origin": base})
         assert signed.status_code == 303
-        assert httpx.get(base + "/api/campaigns/belarus").json()["count"] == 786
+        # Stored, and counted at the next hour: the shipped campaign publishes its count
+        # hourly, which the thank-you says.
+        thanks = httpx.get(base + signed.headers["location"]).text
+        assert "Your signature will be in the count after its next update." in thanks
+        assert httpx.get(base + "/api/campaigns/belarus").json()["count"] == 785
+        with sqlite3.connect(f"file:{tmp_path / 'w.db'}?mode=ro", uri=True) as db:
+            assert db.execute("SELECT count(*) FROM signatures").fetchone() == (1,)
         # Every file the install made is owner-only, and the keys are in a folder of their
         # own (0700), not loose beside the database.
         made = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET, sealed_signature, signer
+from tests.databases import live_from_start
 from tests.servers import wait_until_ready
 from tests.test_database_faults import OFFSET, Signer, until
 from tests.test_server import free_port
@@ -51,6 +52,7 @@ def test_two_workers_share_one_database_and_survive_a_kill_nine(tmp_path):
     }  # fmt: skip
     port = free_port()
     log = tmp_path / "serve.log"
+    live_from_start(tmp_path / "f.db")  # the workers' counts are checked against the rows
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "widget", "serve", "--port", str(port), "--workers", "2",

@@ -51,6 +51,7 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
+from tests.databases import live_from_start
 from tests.test_server import free_port
 from widget.resources import resource
 
@@ -130,12 +131,16 @@ TRUSTED_PARTNER = "partner-site"
 
 
 @contextlib.contextmanager
-def running_service(directory: Path, trusted_origin: str) -> Iterator[Service]:
+def running_service(directory: Path, trusted_origin: str, live: bool = True) -> Iterator[Service]:
     """The real service, as a subprocess on a free port with a fresh database in `directory`:
-    the counter starts at 785, and `trusted_origin` is a registered partner's origin."""
+    the counter starts at 785 and counts live unless `live=False` (the shipped campaign's is
+    hourly: the tests watch a signature reach the count), and `trusted_origin` is a
+    registered partner's origin."""
     port = free_port()
     database = directory / "widget.db"
     log = directory / "service.log"
+    if live:
+        live_from_start(database)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PETITION_WIDGET_")}
     env["PETITION_WIDGET_MIN_FILL_SECONDS"] = "0"
     subprocess.run(
