@@ -146,7 +146,11 @@ async def campaign_page(
     )  # fmt: skip
 
 
-# The iframe-only code: the README's, with a height that fits the form on a 360 px phone.
+# The iframe-only code: the README's, with a height that fits the form on a 360 px phone, or
+# the counter at 300 px, two lines of count, the update note, a goal's bar and its two lines,
+# and the campaign's title on one line (tests/browser/test_iframe_only_code.py). A partner
+# never changes it, so it must fit whatever the campaign's settings become.
+FORM_HEIGHT, COUNTER_HEIGHT = 1050, 200
 IFRAME_CODE = (
     '<iframe src="{src}" title="Petition" loading="lazy"\n'
     '        style="display:block;width:100%;max-width:40rem;height:{height}px;border:0;'
@@ -171,7 +175,9 @@ def _snippets(
         "partner": partner, "lang": lang, "mode": mode,
         "snippet": snippet(public, slug, lang, who, "counter" if counter else None,
                            "click" if mode == "click" else None),
-        "iframe": IFRAME_CODE.format(src=escape(frame), height=90 if counter else 1050),
+        "iframe": IFRAME_CODE.format(
+            src=escape(frame), height=COUNTER_HEIGHT if counter else FORM_HEIGHT
+        ),
         "hosted": public.hosted(slug, lang=lang, partner=who),
         "preview": (ADMIN.counter(slug, lang=lang) if counter else ADMIN.embed(slug, who, lang)),
     }  # fmt: skip

@@ -1,0 +1,86 @@
+"""The iframe-only code (for a CMS that takes an iframe but no script): its height is fixed in
+the partner's page for good, so the document inside must fit it whatever the campaign's
+settings become: a seven-digit count, a goal, a count published hourly, in every language,
+on a narrow phone. Were it too short, the goal or the campaign's link would be cut off with no
+way to scroll to it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from playwright.sync_api import Browser
+
+from tests.browser.conftest import Service
+from widget.views.admin_campaigns import COUNTER_HEIGHT, FORM_HEIGHT
+
+LANGUAGES = ("en", "fr", "be", "ru")
+
+
+def campaign_set(service: Service, field: str, value: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PETITION_WIDGET_")}
+    command = [sys.executable, "-m", "widget", "campaign", "set", "belarus", field, value]
+    command += ["--database", str(service.database)]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+
+
+def the_longest_counter(service: Service, browser: Browser) -> None:
+    """The campaign at its tallest: 1,234,567 of a goal of 2,000,000, updated hourly (the
+    service learns of it within its cache's lifetime)."""
+    for field, value in [("counter_offset", "1234567"), ("goal", "2000000"),
+                         ("count_every_hours", "1")]:  # fmt: skip
+        campaign_set(service, field, value)
+    page = browser.new_page()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        page.goto(f"{service.url}/c/belarus/counter?lang=en")
+        if "765,433 more to reach 2,000,000" in page.content() and "Updated once an hour" in (
+            page.content()
+        ):
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the service did not take the campaign's new settings")
+    page.close()
+
+
+def test_the_counters_fixed_height_fits_it_in_every_language_at_any_width(service, browser):
+    the_longest_counter(service, browser)
+    for width in (300, 320, 360, 480, 768, 1280):
+        page = browser.new_page(viewport={"width": width, "height": COUNTER_HEIGHT})
+        for lang in LANGUAGES:
+            page.goto(f"{service.url}/c/belarus/counter?lang={lang}")
+            measured = page.evaluate(
+                """() => {
+                    const title = document.querySelector('.pw-more');
+                    const goal = document.querySelector('[data-pw-goal-text]');
+                    return {
+                        height: document.documentElement.getBoundingClientRect().height,
+                        scroll: document.documentElement.scrollHeight,
+                        titleLines: Math.round(title.clientHeight
+                            / parseFloat(getComputedStyle(title).lineHeight)),
+                        goal: goal.getBoundingClientRect().bottom,
+                    };
+                }"""
+            )
+            where = f"{lang} at {width} px: {measured}"
+            assert measured["height"] <= COUNTER_HEIGHT, where
+            assert measured["scroll"] <= COUNTER_HEIGHT, where
+            assert measured["goal"] <= COUNTER_HEIGHT, where
+            assert measured["titleLines"] == 1, where  # the title ends in "…" rather than wrap
+        page.close()
+
+
+def test_the_forms_fixed_height_fits_it_on_a_phone_in_every_language(service, browser):
+    """The README's promise: the form fits the iframe-only code's height on a 360 px phone
+    (error messages, after a failed try, may scroll inside it)."""
+    the_longest_counter(service, browser)
+    page = browser.new_page(viewport={"width": 360, "height": 400})
+    for lang in LANGUAGES:
+        page.goto(f"{service.url}/c/belarus/embed?lang={lang}")
+        height = page.evaluate("() => document.documentElement.getBoundingClientRect().height")
+        assert height <= FORM_HEIGHT, (lang, height)
+    page.close()
