@@ -8,6 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"  # how the store keeps every time: UTC, to the second
+# ...except what a reader's act records of its time (a signature's signed_at, a withdrawal's
+# audit entry): only the hour, so that a stolen database or an export tells no more of when
+# someone signed than a count published hourly does (docs/privacy.md).
+HOUR_STAMP = "%Y-%m-%dT%H:00:00Z"
 MAX_PURGE_DAYS = 3650
 EXAMPLE = "2027-01-31T23:59:00Z or 2027-01-31T23:59:00+01:00"
 

@@ -27,7 +27,11 @@ class Invalidation:
         return ", ".join(parts)
 
 
-def _instant(raw: str | None, name: str) -> str | None:
+def _instant(raw: str | None, name: str, later: bool = False) -> str | None:
+    """A window's bound as stored, on a whole hour: signatures keep only the hour they were
+    made in, so a window from 15:40 must start at 15:00 to take in one made at 15:50
+    (stored as 15:00), and one until 15:20 must end at 16:00 (`later`). The operator is
+    shown the window as widened."""
     if not raw:
         return None
     try:
@@ -36,7 +40,10 @@ def _instant(raw: str | None, name: str) -> str | None:
         raise ReviewError(f"{name}: expected a date or time like 2026-11-24T10:00") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    hour = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if later and hour < moment:
+        hour += timedelta(hours=1)
+    return hour.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_invalidation(
@@ -50,7 +57,8 @@ def parse_invalidation(
     domain = (email_domain or "").strip().lower().lstrip("@") or None
     if domain is not None and ("." not in domain or "@" in domain or " " in domain):
         raise ReviewError("email_domain: expected a domain like example.org")
-    chosen = Invalidation(partner, _instant(since, "since"), _instant(until, "until"), domain)
+    bounds = _instant(since, "since"), _instant(until, "until", later=True)
+    chosen = Invalidation(partner, *bounds, domain)
     if not chosen.describe():
         raise ReviewError("name a partner, a time window or an email domain")
     return chosen

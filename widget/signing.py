@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from widget.cache import BoundedCache
 from widget.campaigns import Campaign
+from widget.closing import HOUR_STAMP
 from widget.countries import COUNTRY_CODES
 from widget.i18n import N_
 
@@ -283,7 +284,7 @@ def accept(
         partner_opt_in=partner is not None and form.get("partner_opt_in", "").lower() in _TRUE,
         email_key=email_key(secret, values["email"]),
         domain_key=domain_key(domain_secret, values["email"]) if domain_secret else None,
-        signed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        signed_at=datetime.now(UTC).strftime(HOUR_STAMP),
     ), {}
 
 

@@ -101,8 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     invalidate.set_defaults(action=None)
     invalidate.add_argument("slug")
     invalidate.add_argument("--partner")
-    invalidate.add_argument("--since", help="from this time (ISO 8601, UTC unless given)")
-    invalidate.add_argument("--until", help="up to this time")
+    invalidate.add_argument(
+        "--since", help="from this time (ISO 8601, UTC unless given; from its whole hour, as "
+        "a signature keeps only the hour it was made in)"
+    )  # fmt: skip
+    invalidate.add_argument("--until", help="up to this time (to the end of its hour)")
     invalidate.add_argument("--email-domain")
 
     keys = commands.add_parser("keys", help="the key pair that seals personal data")

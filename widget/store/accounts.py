@@ -4,8 +4,10 @@ log. `Accounts` also holds the helpers every query of the gateway uses."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+from widget.closing import HOUR_STAMP
 from widget.partners import Partner
 from widget.passkeys import Passkey
 from widget.store.backend import Backend, Connection, now
@@ -32,7 +34,8 @@ class Accounts:
             await tx.execute(
                 "INSERT INTO audit_log (at, actor, action, campaign, detail) "
                 "VALUES (?, ?, ?, ?, ?)",
-                now(), audit.actor, audit.action, audit.campaign, audit.described(n),
+                datetime.now(UTC).strftime(HOUR_STAMP) if audit.to_the_hour else now(),
+                audit.actor, audit.action, audit.campaign, audit.described(n),
             )  # fmt: skip
 
     async def _revise(self, tx: Connection) -> int:

@@ -18,7 +18,9 @@ from widget.views.pages import HOSTED, reader_language, render
 TEMPLATE = "withdraw.html"
 NOT_DONE = N_("We could not withdraw your signature just now. Please try again.")
 # Written when a code removed a signature; it names neither the signer nor the code.
-AUDIT = Audit("signer", "signature.withdraw", None, "a signer withdrew a signature with its code")
+AUDIT = Audit(
+    "signer", "signature.withdraw", None, "a signer withdrew a signature with its code", True
+)
 
 
 async def form(request: Request) -> Response:
