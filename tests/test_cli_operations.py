@@ -99,6 +99,21 @@ def test_set_changes_one_field_and_validates(db, capsys):
         main(["campaign", "set", "nope", "status", "open", "--database", db])
 
 
+def test_set_to_nothing_takes_an_optional_number_away(db, capsys):
+    """A goal, once set, can be taken away from the command line, as in the admin; a number
+    that must be there is refused with the reason, and "" for a text empties it."""
+    set_ = ("campaign", "set", "belarus")
+    assert "goal: None -> 1000" in run(capsys, *set_, "goal", "1000", "--database", db)
+    assert "goal: 1000 -> None" in run(capsys, *set_, "goal", '""', "--database", db)
+    run(capsys, *set_, "counter_minimum", "50", "--database", db)
+    run(capsys, *set_, "counter_minimum", "", "--database", db)  # as a shell passes ''
+    dumped = tomllib.loads(run(capsys, "campaign", "dump", "belarus", "--database", db))
+    assert "goal" not in dumped and "counter_minimum" not in dumped
+    with pytest.raises(SystemExit, match="counter_offset: must be a whole number"):
+        main([*set_, "counter_offset", "", "--database", db])
+    assert "tagline (text)" in run(capsys, *set_, "tagline", "", "--database", db)
+
+
 def test_partner_commands_and_exports(db, private_key, capsys, tmp_path):
     run(capsys, "partner", "add", "diaspora", "--name", "Diaspora Org",
         "--origin", "https://diaspora.example", "--database", db)  # fmt: skip

@@ -137,6 +137,8 @@ class Campaign:
 
 
 _REQUIRED = ("slug", "organisation", "title")
+# The numbers a campaign may leave out, which `campaign set SLUG FIELD ""` takes away.
+OPTIONAL_NUMBERS = ("goal", "purge_after_days", "counter_minimum")
 _KNOWN = set(Campaign.__dataclass_fields__)
 
 

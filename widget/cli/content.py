@@ -54,7 +54,10 @@ async def campaign_set(settings: Settings, args: argparse.Namespace) -> None:
         raise CommandError("the slug cannot change: partners' pages use it")
     async with opened_store(settings) as store:
         campaign = await operations.campaign(store, args.slug)
-        new = campaigns.parse({**campaign.to_dict(), args.field: _toml_value(args.value)})
+        data = {**campaign.to_dict(), args.field: _toml_value(args.value)}
+        if data[args.field] == "" and args.field in campaigns.OPTIONAL_NUMBERS:
+            del data[args.field]  # "" takes the goal (or minimum, or purge time) away
+        new = campaigns.parse(data)
         await operations.save_campaign(store, actor(), new)
     print(f"updated campaign {new.slug}: {operations.describe_changes(campaign, new)}")
 
