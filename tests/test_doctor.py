@@ -4,13 +4,16 @@ what to do about it, and says so when there is none."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 
-from tests.conftest import TEST_PUBLIC_KEY
+from tests.conftest import TEST_PUBLIC_KEY, sealed_signature, signer
 from widget import sealing
 from widget.app import load_default_campaign
+from widget.campaigns import load_file
 from widget.cli import main
+from widget.resources import resource
 from widget.settings import Settings, load_or_create_secret
 from widget.store import open_store
 
@@ -139,3 +142,35 @@ async def test_an_open_campaign_with_a_live_count_is_named_with_the_command_that
     assert command("campaign", "set", "belarus", "status", "closed", *db) == 0
     capsys.readouterr()
     assert doctor(settings, capsys) == (0, "no problem found\n")  # a closed count moves no more
+
+
+async def test_signatures_that_keep_their_second_are_named_with_the_command_that_cuts_them(
+    tmp_path, capsys
+):
+    """An install older than signatures kept to the hour holds rows to the second: doctor
+    names them, and `forget-minutes` leaves nothing to name."""
+    settings = Settings(
+        database=str(tmp_path / "data" / "petition-widget.db"),
+        keys_dir=str(tmp_path / "keys"),
+        public_key=TEST_PUBLIC_KEY,
+        public_url="https://petitions.example.org",
+    )
+    await first_start(settings)
+    store = open_store(settings.database)
+    await store.open()
+    try:
+        await load_default_campaign(store)
+        belarus = load_file(resource("campaigns") / "belarus.toml")
+        for n, at in enumerate(["2026-11-24T15:47:12Z", "2026-11-24T16:00:00Z"]):
+            signed = sealed_signature(signer(n), belarus)
+            await store.add_signature(replace(signed, signed_at=at))
+    finally:
+        await store.close()
+    status, out = doctor(settings, capsys)
+    assert status == 1
+    assert "1. 1 signature(s) keep the minute and second they were made in" in out
+    assert "what to do: petition-widget forget-minutes" in out
+
+    assert command("forget-minutes", "--database", settings.database) == 0
+    assert "1 signature(s) now keep only the hour" in capsys.readouterr().out
+    assert doctor(settings, capsys) == (0, "no problem found\n")

@@ -6,14 +6,16 @@ in every signature made within it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import count, sign, signer
+from tests.conftest import count, sealed_signature, sign, signer
 from tests.test_admin import HIDDEN_RE, add_operator, log_in, post
 from tests.test_withdrawal import withdraw
-from widget import review
+from widget import operations, review
+from widget.store import WITHDRAWAL
 
 ON_THE_HOUR = r"^\d{4}-\d\d-\d\dT\d\d:00:00Z$"
 
@@ -63,3 +65,38 @@ async def test_a_window_from_a_minute_ago_takes_in_a_signature_made_since(client
     done = await client.post(path, data=dict(HIDDEN_RE.findall(preview.text)))
     assert done.status_code == 200
     assert await count(client) == before - 1
+
+
+async def test_forget_minutes_cuts_the_rows_stored_before_to_their_hour(client, database):
+    """Rows stored before signatures kept only the hour keep the second until an operator
+    runs `petition-widget forget-minutes`: then each keeps its hour, as new ones do, and a
+    reader's withdrawal in the audit log too; operators' own entries keep theirs, and no
+    count or chart changes."""
+    store = client.app.state.service.store
+    belarus = await operations.campaign(store, "belarus")
+    times = ["2026-11-24T15:47:12Z", "2026-11-24T15:00:00Z", "2026-11-25T09:05:00Z"]
+    for n, at in enumerate(times):
+        await store.add_signature(replace(sealed_signature(signer(n), belarus), signed_at=at))
+    audit = "INSERT INTO audit_log (at, actor, action, campaign, detail) VALUES (?, ?, ?, ?, ?)"
+    database.execute(audit, "2026-11-24T16:12:30Z", "signer", WITHDRAWAL, "belarus", "")
+    database.execute(audit, "2026-11-24T16:12:31Z", "op@example.org", "export", "belarus", "")
+    charted = await store.stats("belarus", "2026-11-24T00:00:00Z")
+    assert await store.times_to_the_second() == 2
+
+    assert await operations.forget_minutes(store, "op@example.org") == 2
+    stored = sorted(at for (at,) in database.rows("SELECT signed_at FROM signatures"))
+    assert stored == ["2026-11-24T15:00:00Z", "2026-11-24T15:00:00Z", "2026-11-25T09:00:00Z"]
+    entries = dict(database.rows("SELECT action, at FROM audit_log WHERE actor <> ?", "cli"))
+    assert entries[WITHDRAWAL] == "2026-11-24T16:00:00Z"
+    assert entries["export"] == "2026-11-24T16:12:31Z"
+    assert database.rows("SELECT detail FROM audit_log WHERE action = ?", "forget-minutes") == [
+        ("2 signature(s)",)
+    ]
+    assert await store.times_to_the_second() == 0
+    after = await store.stats("belarus", "2026-11-24T00:00:00Z")
+    assert (after.per_day, after.per_hour, after.by_country) == (
+        charted.per_day,
+        charted.per_hour,
+        charted.by_country,
+    )
+    assert await operations.forget_minutes(store, "op@example.org") == 0

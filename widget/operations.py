@@ -218,6 +218,11 @@ async def purge(store: Store, actor: str, slug: str, older_than_days: int) -> in
     return await review.purge(store, found, older_than_days, Audit(actor, "purge", slug, detail))
 
 
+async def forget_minutes(store: Store, actor: str) -> int:
+    """Keep only the hour of every signature's time, as new ones keep."""
+    return await store.forget_minutes(Audit(actor, "forget-minutes", None, "{n} signature(s)"))
+
+
 async def forget_domains(store: Store, actor: str) -> int:
     """Clear every stored hash of an email domain."""
     return await store.forget_domains(Audit(actor, "forget-domains", None, "{n} row(s)"))

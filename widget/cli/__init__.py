@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("forget-domains", help="clear the stored hashes of email domains")
     )
     forget.set_defaults(action=None)
+    minutes = database_flag(commands.add_parser(
+        "forget-minutes", help="keep only the hour of each signature's time, as new ones do"
+    ))  # fmt: skip
+    minutes.set_defaults(action=None)
 
     release = database_flag(commands.add_parser("release", help="count signatures held for review"))
     release.set_defaults(action=None)
@@ -191,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "decrypt":
             data.decrypt(args)
         elif args.command == "doctor":
-            findings = doctor.check(settings) + asyncio.run(doctor.check_campaigns(settings))
+            findings = doctor.check(settings) + asyncio.run(doctor.check_stored(settings))
             print(doctor.report(findings), end="")
             if findings:
                 sys.exit(1)
@@ -309,6 +313,7 @@ HANDLERS = {
     ("release", None): data.release,
     ("invalidate", None): data.invalidate,
     ("forget-domains", None): data.forget_domains,
+    ("forget-minutes", None): data.forget_minutes,
     ("signer", "delete"): data.signer_delete,
     ("operator", "add"): data.operator_add,
     ("operator", "list"): data.operator_list,

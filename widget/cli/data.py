@@ -114,6 +114,12 @@ async def forget_domains(settings: Settings, args: argparse.Namespace) -> None:
         print(f"{ENV_PREFIX}DOMAIN_KEY is still set: new signatures keep theirs until it is unset")
 
 
+async def forget_minutes(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        cut = await operations.forget_minutes(store, actor())
+    print(f"{cut} signature(s) now keep only the hour they were made in")
+
+
 async def invalidate(settings: Settings, args: argparse.Namespace) -> None:
     which = review.parse_invalidation(args.partner, args.since, args.until, args.email_domain)
     async with keyed_store(settings) as (store, settings):

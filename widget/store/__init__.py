@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from widget.store.gateway import Store
 from widget.store.types import (
+    WITHDRAWAL,
     AddedListener,
     AdminSession,
     Audit,
@@ -16,8 +17,16 @@ from widget.store.types import (
 )
 
 __all__ = [
-    "AddedListener", "AdminSession", "Audit", "AuditEntry", "SignatureRow", "Stats", "Store",
-    "StoreError", "open_store",
+    "WITHDRAWAL",
+    "AddedListener",
+    "AdminSession",
+    "Audit",
+    "AuditEntry",
+    "SignatureRow",
+    "Stats",
+    "Store",
+    "StoreError",
+    "open_store",
 ]  # fmt: skip
 
 

@@ -16,13 +16,15 @@ from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
 from widget.store.backend import Backend, Connection, now
 from widget.store.keys import DOMAIN_KEY_CHECK
 from widget.store.reports import Reports, invalidation_where, signed_before
-from widget.store.types import AddedListener, Audit, StoreError
+from widget.store.types import WITHDRAWAL, AddedListener, Audit, StoreError
 from widget.store.writer import GroupWriter
 
 # What the count-keeping code reads of a row: its campaign, whether it is not counted for a
 # reason other than invalidation (held or pending), and whether it is invalid.
 _COUNT_STATE = "campaign, held OR pending, invalid"
 _COUNT = "(SELECT coalesce(sum(n), 0) FROM campaign_counts WHERE campaign = slug)"
+# A stored time cut to its hour where it is finer: 2026-12-07T15:47:12Z -> 15:00:00Z.
+_HOUR_ONLY = "{0} = substr({0}, 1, 14) || '00:00Z' WHERE {0} NOT LIKE '%:00:00Z'"
 
 
 class Store(Reports):
@@ -287,6 +289,19 @@ class Store(Reports):
             await self._record(tx, audit, cleared)
         await self.backend.compact()
         return cleared
+
+    async def forget_minutes(self, audit: Audit | None = None) -> int:
+        """Keep only the hour of each signature's time and of each withdrawal in the audit log
+        (as is stored now; older rows kept the second), leaving no copy in the files; returns
+        how many signatures kept more."""
+        async with self.backend.transaction() as tx:
+            changed = await tx.execute(f"UPDATE signatures SET {_HOUR_ONLY.format('signed_at')}")
+            await tx.execute(
+                f"UPDATE audit_log SET {_HOUR_ONLY.format('at')} AND action = ?", WITHDRAWAL
+            )
+            await self._record(tx, audit, changed)
+        await self.backend.compact()
+        return changed
 
     async def release_held(
         self, campaign: str, audit: Audit | None = None, until: str | None = None

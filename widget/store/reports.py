@@ -104,6 +104,13 @@ class Reports(KeyChecks):
         )  # fmt: skip
         return int(rows[0][0])
 
+    async def times_to_the_second(self) -> int:
+        """How many signatures keep more of their time than the hour (stored before it was
+        cut to the hour): `Store.forget_minutes` cuts them."""
+        return int(await self._value(
+            "SELECT count(*) FROM signatures WHERE signed_at NOT LIKE '%:00:00Z'"
+        ))  # fmt: skip
+
     async def signature_rows(
         self, campaign: str, partner: str | None = None, chunk: int = 1000
     ) -> AsyncIterator[list[SignatureRow]]:

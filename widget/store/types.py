@@ -54,6 +54,9 @@ class AdminSession(NamedTuple):
     verified_at: str
 
 
+WITHDRAWAL = "signature.withdraw"  # a reader's act in the audit log: kept to the hour
+
+
 class Audit(NamedTuple):
     """An operator action's audit entry, written in the same transaction as the action. In
     `detail`, "{n}" stands for the number of rows the action touched. Never signer data."""

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from widget import ratelimit, security, withdrawal
 from widget.i18n import N_
 from widget.service import service_of
-from widget.store import Audit, StoreError
+from widget.store import WITHDRAWAL, Audit, StoreError
 from widget.views import embed
 from widget.views.embed import refusal, retry_after
 from widget.views.guards import campaign_or_404, parse_form
@@ -18,9 +18,7 @@ from widget.views.pages import HOSTED, reader_language, render
 TEMPLATE = "withdraw.html"
 NOT_DONE = N_("We could not withdraw your signature just now. Please try again.")
 # Written when a code removed a signature; it names neither the signer nor the code.
-AUDIT = Audit(
-    "signer", "signature.withdraw", None, "a signer withdrew a signature with its code", True
-)
+AUDIT = Audit("signer", WITHDRAWAL, None, "a signer withdrew a signature with its code", True)
 
 
 async def form(request: Request) -> Response:
