@@ -174,3 +174,5 @@ async def test_signatures_that_keep_their_second_are_named_with_the_command_that
     assert command("forget-minutes", "--database", settings.database) == 0
     assert "1 signature(s) now keep only the hour" in capsys.readouterr().out
     assert doctor(settings, capsys) == (0, "no problem found\n")
+    assert command("forget-minutes", "--database", settings.database) == 0
+    assert "every signature already keeps only the hour" in capsys.readouterr().out

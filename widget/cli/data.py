@@ -117,7 +117,10 @@ async def forget_domains(settings: Settings, args: argparse.Namespace) -> None:
 async def forget_minutes(settings: Settings, args: argparse.Namespace) -> None:
     async with opened_store(settings) as store:
         cut = await operations.forget_minutes(store, actor())
-    print(f"{cut} signature(s) now keep only the hour they were made in")
+    if cut:
+        print(f"{cut} signature(s) now keep only the hour they were made in")
+    else:
+        print("every signature already keeps only the hour it was made in")
 
 
 async def invalidate(settings: Settings, args: argparse.Namespace) -> None:
