@@ -17,16 +17,8 @@ from widget.store.types import (
 )
 
 __all__ = [
-    "WITHDRAWAL",
-    "AddedListener",
-    "AdminSession",
-    "Audit",
-    "AuditEntry",
-    "SignatureRow",
-    "Stats",
-    "Store",
-    "StoreError",
-    "open_store",
+    "WITHDRAWAL", "AddedListener", "AdminSession", "Audit", "AuditEntry", "SignatureRow", "Stats",
+    "Store", "StoreError", "open_store",
 ]  # fmt: skip
 
 
