@@ -52,13 +52,15 @@ def test_sign_over_real_http(tmp_path):
             "partner": "demo",
             "view": "embed",
         }
+        hour = time.time() // 3600
         signed = httpx.post(base + "/c/belarus/sign", data=form, headers={"Origin": base})
         assert signed.status_code == 303
         # Stored, and counted at the next hour: the shipped campaign publishes its count
         # hourly, which the thank-you says.
         thanks = httpx.get(base + signed.headers["location"]).text
         assert "Your signature will be in the count after its next update." in thanks
-        assert httpx.get(base + "/api/campaigns/belarus").json()["count"] == 785
+        counted = httpx.get(base + "/api/campaigns/belarus").json()["count"]
+        assert counted == (785 if time.time() // 3600 == hour else 786)  # an hour may begin
         with sqlite3.connect(f"file:{tmp_path / 'w.db'}?mode=ro", uri=True) as db:
             assert db.execute("SELECT count(*) FROM signatures").fetchone() == (1,)
         # Every file the install made is owner-only, and the keys are in a folder of their
