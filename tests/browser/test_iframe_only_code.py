@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 from playwright.sync_api import Browser
 
@@ -104,3 +105,21 @@ def test_the_shipped_count_still_fits_a_code_pasted_before(service, browser):
             assert height <= 90, (lang, width, height)
             assert page.locator(".pw-more .pw-count-note").count() == 1
     page.close()
+
+
+def test_the_oembed_cards_height_fits_it_at_the_width_asked(service, browser):
+    """A consumer of oEmbed that runs no script shows the card at the height answered for the
+    width it asked: from 200 to 600 px, the card fits, in every language, with a seven-digit
+    count, a goal and the hourly note."""
+    the_longest_counter(service, browser)
+    hosted = f"{service.url}/c/belarus"
+    for width in range(200, 601, 20):
+        answer = httpx.get(f"{service.url}/oembed", params={"url": hosted, "maxwidth": width})
+        assert answer.json()["width"] == width
+        height = answer.json()["height"]
+        page = browser.new_page(viewport={"width": width, "height": height})
+        for lang in LANGUAGES:
+            page.goto(f"{service.url}/c/belarus/card?lang={lang}")
+            needed = page.evaluate("() => document.documentElement.scrollHeight")
+            assert needed <= height, (lang, width, needed, height)
+        page.close()
