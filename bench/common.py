@@ -23,14 +23,14 @@ async def made_live(database: str) -> None:
     live count (maintained on every commit, the more work) and checks it against the rows."""
     from dataclasses import replace
 
-    from widget.campaigns import load_file
-    from widget.resources import resource
+    from widget.app import load_default_campaign
     from widget.store import open_store
 
     store = open_store(database)
     await store.open()
     try:
-        campaign = load_file(resource("campaigns") / "belarus.toml")
+        await load_default_campaign(store)
+        ((campaign, _),) = await store.campaigns()
         await store.save_campaign(replace(campaign, count_every_hours=0))
     finally:
         await store.close()

@@ -265,15 +265,13 @@ async def made_live(database: str) -> None:
     counted live: a server started on it then loads no default, and the tests that check the
     public count against the rows stored while servers run (kill -9, full disks, several
     instances) can see it move. The shipped campaign is counted hourly."""
-    from widget.campaigns import load_file
-    from widget.resources import resource
+    from widget.app import load_default_campaign
     from widget.store import open_store
 
     store = open_store(database)
     await store.open()
     try:
-        if not await store.campaigns():
-            await store.save_campaign(load_file(resource("campaigns") / "belarus.toml"))
+        await load_default_campaign(store)
         await counted_live_in(store)
     finally:
         await store.close()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from widget import signing
 from widget.campaigns import Campaign
+from widget.closing import STAMP
 from widget.store import Audit, Store
 
 
@@ -43,7 +44,7 @@ def _instant(raw: str | None, name: str, later: bool = False) -> str | None:
     hour = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     if later and hour < moment:
         hour += timedelta(hours=1)
-    return hour.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return hour.strftime(STAMP)
 
 
 def parse_invalidation(

@@ -11,7 +11,7 @@ from widget.closing import HOUR_STAMP
 from widget.partners import Partner
 from widget.passkeys import Passkey
 from widget.store.backend import Backend, Connection, now
-from widget.store.types import AdminSession, Audit, AuditEntry
+from widget.store.types import WITHDRAWAL, AdminSession, Audit, AuditEntry
 
 _SESSION = "s.id, s.operator, s.client, s.created_at, s.last_seen, s.verified_at"
 
@@ -34,7 +34,8 @@ class Accounts:
             await tx.execute(
                 "INSERT INTO audit_log (at, actor, action, campaign, detail) "
                 "VALUES (?, ?, ?, ?, ?)",
-                datetime.now(UTC).strftime(HOUR_STAMP) if audit.to_the_hour else now(),
+                # A reader's act keeps only its hour, as a signature does.
+                datetime.now(UTC).strftime(HOUR_STAMP) if audit.action == WITHDRAWAL else now(),
                 audit.actor, audit.action, audit.campaign, audit.described(n),
             )  # fmt: skip
 

@@ -15,7 +15,7 @@ from widget.campaigns import Campaign
 from widget.sealing import PERSONAL_FIELDS, SealedSignature, Sealer
 from widget.store.backend import Backend, Connection, now
 from widget.store.keys import DOMAIN_KEY_CHECK
-from widget.store.reports import Reports, invalidation_where, signed_before
+from widget.store.reports import FINER_THAN_HOUR, Reports, invalidation_where, signed_before
 from widget.store.types import WITHDRAWAL, AddedListener, Audit, StoreError
 from widget.store.writer import GroupWriter
 
@@ -24,7 +24,7 @@ from widget.store.writer import GroupWriter
 _COUNT_STATE = "campaign, held OR pending, invalid"
 _COUNT = "(SELECT coalesce(sum(n), 0) FROM campaign_counts WHERE campaign = slug)"
 # A stored time cut to its hour where it is finer: 2026-12-07T15:47:12Z -> 15:00:00Z.
-_HOUR_ONLY = "{0} = substr({0}, 1, 14) || '00:00Z' WHERE {0} NOT LIKE '%:00:00Z'"
+_HOUR_ONLY = "{0} = substr({0}, 1, 14) || '00:00Z' WHERE " + FINER_THAN_HOUR
 
 
 class Store(Reports):

@@ -22,6 +22,10 @@ LATEST = (
 )
 
 
+# A stored time that keeps more than its hour (2026-12-07T15:47:12Z, not 15:00:00Z).
+FINER_THAN_HOUR = "{0} NOT LIKE '%:00:00Z'"
+
+
 def signed_before(until: str | None) -> tuple[str, tuple[str, ...]]:
     """The clause (" AND signed_at < ?") and parameter that bound a query at `until` (the start
     of a stepped campaign's period); nothing when None."""
@@ -108,7 +112,7 @@ class Reports(KeyChecks):
         """How many signatures keep more of their time than the hour (stored before it was
         cut to the hour): `Store.forget_minutes` cuts them."""
         return int(await self._value(
-            "SELECT count(*) FROM signatures WHERE signed_at NOT LIKE '%:00:00Z'"
+            f"SELECT count(*) FROM signatures WHERE {FINER_THAN_HOUR.format('signed_at')}"
         ))  # fmt: skip
 
     async def signature_rows(

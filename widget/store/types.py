@@ -65,8 +65,6 @@ class Audit(NamedTuple):
     action: str
     campaign: str | None
     detail: str = ""
-    # A reader's act (a withdrawal) is stamped to the hour only, as a signature is.
-    to_the_hour: bool = False
 
     def described(self, n: int | None = None) -> str:
         return self.detail if n is None else self.detail.replace("{n}", str(n))

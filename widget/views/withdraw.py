@@ -18,7 +18,7 @@ from widget.views.pages import HOSTED, reader_language, render
 TEMPLATE = "withdraw.html"
 NOT_DONE = N_("We could not withdraw your signature just now. Please try again.")
 # Written when a code removed a signature; it names neither the signer nor the code.
-AUDIT = Audit("signer", WITHDRAWAL, None, "a signer withdrew a signature with its code", True)
+AUDIT = Audit("signer", WITHDRAWAL, None, "a signer withdrew a signature with its code")
 
 
 async def form(request: Request) -> Response:
