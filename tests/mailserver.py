@@ -60,6 +60,7 @@ class MailServer:
         context.load_cert_chain(self.cert, key)
         self.messages: list[EmailMessage] = []
         self.logins: list[str] = []
+        self.quits = 0  # sessions the sender ended with QUIT (one per email)
         self.controller = Controller(
             self, hostname="127.0.0.1", port=self.port, tls_context=context,
             require_starttls=True, auth_require_tls=True, authenticator=self._authenticate,
@@ -81,6 +82,10 @@ class MailServer:
         self.messages.append(message)
         return "250 OK"
 
+    async def handle_QUIT(self, server, session, envelope) -> str:
+        self.quits += 1
+        return "221 Bye"
+
     @property
     def url(self) -> str:
         return f"smtp://{USER}:s3cret%20p%40ss@localhost:{self.port}"
@@ -93,10 +98,11 @@ class MailServer:
         self.controller.stop()
 
     async def wait_for(self, n: int, timeout: float = 10.0) -> list[EmailMessage]:
-        """The first n emails, once they are in (the app sends from this test's event loop)."""
+        """The first n emails, once they are in and the sender has ended each one's session
+        (the app sends from this test's event loop, one session per email, QUIT after DATA)."""
         deadline = time.monotonic() + timeout
-        while len(self.messages) < n and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        while min(len(self.messages), self.quits) < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         assert len(self.messages) >= n, f"{len(self.messages)} of {n} emails arrived"
-        await asyncio.sleep(0.3)  # the sender says QUIT after DATA: let the session end
+        assert self.quits >= n, f"{self.quits} of {n} sessions ended"
         return self.messages[:n]

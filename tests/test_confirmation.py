@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import replace
 
 import pytest
@@ -151,7 +152,9 @@ async def test_an_expired_link_says_so_and_its_signature_goes(
     assert made_up.status_code == 410 and "expired" in made_up.text
 
 
-async def test_a_stopped_mail_server_holds_up_no_reader(client_factory, tmp_path, monkeypatch):
+async def test_a_stopped_mail_server_holds_up_no_reader(
+    client_factory, tmp_path, monkeypatch, caplog
+):
     monkeypatch.setattr(mail, "RETRY_DELAYS", (0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2))
     port = free_port()
     server = MailServer(tmp_path, port)  # not started yet: the port refuses connections
@@ -159,7 +162,10 @@ async def test_a_stopped_mail_server_holds_up_no_reader(client_factory, tmp_path
         await confirming(client)
         answer = await sign(client, signer(1))
         assert answer.status_code == 200 and answer.json()["pending"] is True
-        await asyncio.sleep(0.5)  # a failed attempt or two
+        deadline = time.monotonic() + 10
+        while "a confirmation email failed" not in caplog.text:
+            assert time.monotonic() < deadline, "no attempt failed against the stopped server"
+            await asyncio.sleep(0.01)
         server.start()
         try:
             (message,) = await server.wait_for(1)
