@@ -152,6 +152,29 @@ def test_partner_commands_and_exports(db, private_key, capsys, tmp_path):
         main(["export", "belarus", "--kind", "partner", "--private-key", key, "--database", db])
 
 
+def test_campaign_list_shows_the_count_readers_see(db, capsys, monkeypatch):
+    """The shipped campaign's count is published hourly: COUNT is the count of the hour, as
+    readers see it, SIGNATURES what has come in since too, and a line says which hour."""
+    from widget.cli import content
+
+    hour = 1_796_000_400  # 2026-11-30 01:00 UTC, a whole hour
+    monkeypatch.setattr(content, "now", lambda: hour + 1200.0)
+    seed(db, [signer(1)])
+    listed = run(capsys, "campaign", "list", "--database", db).splitlines()
+    assert listed[1].split() == ["belarus", "open", "786", "1", "1"]
+    assert listed[2] == "belarus: COUNT is as of 2026-11-30 01:00 UTC, updated once an hour"
+    seed(db, [signer(2), signer(3)])
+    listed = run(capsys, "campaign", "list", "--database", db).splitlines()
+    assert listed[1].split() == ["belarus", "open", "786", "3", "3"]
+    monkeypatch.setattr(content, "now", lambda: hour + 3600.0)
+    listed = run(capsys, "campaign", "list", "--database", db).splitlines()
+    assert listed[1].split() == ["belarus", "open", "788", "3", "3"]
+    assert listed[2] == "belarus: COUNT is as of 2026-11-30 02:00 UTC, updated once an hour"
+    run(capsys, "campaign", "set", "belarus", "count_every_hours", "0", "--database", db)
+    listed = run(capsys, "campaign", "list", "--database", db).splitlines()
+    assert listed[1:] == [listed[1]] and listed[1].split() == ["belarus", "open", "788", "3", "3"]
+
+
 def test_signer_delete(db, capsys):
     seed(db, [signer(1), signer(2)])
     assert "deleted 1 signature(s) in belarus" in run(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import time
 import tomllib
+from datetime import UTC, datetime
 from typing import Any
 
 import tomli_w
 
-from widget import campaigns, operations, partners
+from widget import campaigns, counter, operations, partners
 from widget.cli.common import CommandError, actor, keyed_store, opened_store, write_text
 from widget.settings import Settings
 from widget.urls import URLs
@@ -23,24 +25,40 @@ async def campaign_load(settings: Settings, args: argparse.Namespace) -> None:
     print(f"{'created' if created else 'updated'} campaign {campaign.slug}")
 
 
+def now() -> float:
+    """The time of day, which says what period a stepped count is in (tests set it)."""
+    return time.time()
+
+
 async def campaign_list(settings: Settings, args: argparse.Namespace) -> None:
+    # COUNT is what readers see: the offset and every signature received, or, for a count
+    # published in steps, what was published as the current period began (taken now if no
+    # instance has, as a reader's request would). SIGNATURES and SIGNERS (each address once)
+    # are as of now, for whoever runs this on the server: they hold the database and the
+    # secret key, which test an address anyway. The admin, which a stolen session reaches,
+    # shows neither.
+    lines, notes = [], []
     async with opened_store(settings) as store:
-        rows = await store.campaigns()
         signers = await store.unique_signers()
-    if not rows:
+        for campaign, signatures in await store.campaigns():
+            counted = signatures
+            if hours := campaign.count_every_hours:
+                step = counter.step_of(now(), hours)
+                counted = await store.published_count(campaign.slug, step)
+                every = "once an hour" if hours == 1 else f"every {hours} hours"
+                since = datetime.fromtimestamp(step, UTC).strftime("%Y-%m-%d %H:%M UTC")
+                notes.append(f"{campaign.slug}: COUNT is as of {since}, updated {every}")
+            lines.append((campaign.slug, campaign.state, campaign.counter_offset + counted,
+                          signatures, signers.get(campaign.slug, 0)))  # fmt: skip
+    if not lines:
         print("no campaigns")
         return
-    # COUNT is public (offset + every signature received). SIGNERS, each address once, is for
-    # whoever runs this on the server: they hold the database and the secret key, which test
-    # an address anyway. The admin, which a stolen session reaches, shows no such count.
-    width = max(len(c.slug) for c, _ in rows)
+    width = max(len(line[0]) for line in lines)
     print(f"{'SLUG':<{width}}  {'STATUS':<6}  {'COUNT':>8}  {'SIGNATURES':>10}  SIGNERS")
-    for campaign, signatures in rows:
-        count = campaign.counter_offset + signatures
-        print(
-            f"{campaign.slug:<{width}}  {campaign.state:<6}  {count:>8}  {signatures:>10}  "
-            f"{signers.get(campaign.slug, 0)}"
-        )
+    for slug, state, count, signatures, unique in lines:
+        print(f"{slug:<{width}}  {state:<6}  {count:>8}  {signatures:>10}  {unique}")
+    for note in notes:
+        print(note)
 
 
 async def campaign_dump(settings: Settings, args: argparse.Namespace) -> None:
