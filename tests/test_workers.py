@@ -4,6 +4,7 @@ kill -9 loses nothing acknowledged while the others (and its replacement) go on.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -11,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -118,6 +120,35 @@ async def test_a_writer_kept_waiting_by_another_process_is_told_to_try_again(tmp
     finally:
         await store.close()
     assert rows(path) == 2
+
+
+async def test_a_signing_batch_takes_and_gives_back_the_turn_without_the_event_loop(tmp_path):
+    """Another process's turn ends while this process's event loop is busy (answering other
+    readers): the batch that waited is written, and the turn given back, before the loop
+    gets to it, so the other process can take its next turn at once."""
+    path = tmp_path / "t.db"
+    store = open_store(str(path), timeout=5)
+    await store.open()
+    try:
+        await store.save_campaign(BELARUS)
+        other = os.open(tmp_path / "t.db-writer", os.O_RDWR)  # as another process's turn
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX)
+            signing = asyncio.ensure_future(
+                store.add_signature(sealed_signature(signer(1), BELARUS))
+            )
+            await asyncio.sleep(0.1)  # the batch is waiting for the turn
+            assert rows(path) == 0
+            threading.Timer(0.1, fcntl.flock, (other, fcntl.LOCK_UN)).start()
+            time.sleep(1.0)  # the loop is busy: nothing on it runs until this returns
+            assert rows(path) == 1
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the turn was given back
+            fcntl.flock(other, fcntl.LOCK_UN)
+            await signing
+        finally:
+            os.close(other)
+    finally:
+        await store.close()
 
 
 # A worker: claims a CPU, says which (or None) and where it now runs, lives until its stdin closes.

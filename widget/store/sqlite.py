@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -172,11 +173,19 @@ class SQLiteBackend(Backend):
         # Every campaign of the batch writes its count row, even with 0 (a batch held for
         # review): every commit then syncs to disk alike.
         bumps = [(slug, shard, n) for slug, n in counted.items()]
-        async with self._writing() as db:
+        db = self.writer
+        if db is None:
+            raise StoreError("the store is not open")
+        take_turn = functools.partial(self._turn.take_here, self.timeout)
+        async with self._write_lock:  # the turn itself is taken in the connection's thread
             try:
-                await in_connection_thread(db, store_rows, rows, bumps, self._turn.give_back)
+                await in_connection_thread(
+                    db, store_rows, rows, bumps, take_turn, self._turn.give_back
+                )
             except (sqlite3.Error, ValueError) as exc:
                 raise StoreError("the database refused a query") from exc
+            except OSError as exc:  # the lock file cannot be made (a read-only folder)
+                raise StoreError("the database cannot be written") from exc
 
     async def _initialise(self) -> None:
         """WAL mode, then the migrations. Processes opening a new file together can find it

@@ -57,12 +57,15 @@ def store_rows(
     conn: sqlite3.Connection,
     rows: list[tuple[Any, ...]],
     bumps: list[tuple[str, int, int]],
+    take_turn: Callable[[], None],
     give_back_turn: Callable[[], None],
 ) -> None:
-    """In the connection's thread: one immediate transaction, rolled back if any part fails
-    (a failed COMMIT, on a full disk, included). The writer turn goes to the next process the
-    moment the transaction ends, here, rather than when the busy event loop next gets to it:
-    another worker waited through that gap (giving it back twice is harmless)."""
+    """In the connection's thread: the writer turn, then one immediate transaction, rolled
+    back if any part fails (a failed COMMIT, on a full disk, included). The turn is taken and
+    given back here, rather than where the busy event loop next gets to it, so that it is
+    held only while the transaction runs: another worker waited through those gaps (giving
+    it back twice is harmless)."""
+    take_turn()  # raises StoreError if another process holds it too long: nothing written
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -43,6 +43,41 @@ class WriterTurn:
             waiting.add_done_callback(self._give_back_if_taken)
             raise StoreError("another process held the database for too long") from None
 
+    def take_here(self, timeout: float) -> None:
+        """take(), in the thread that is about to write (the SQLite connection's, for a
+        signing batch): a turn that comes wakes this thread directly, where take() wakes the
+        event loop, which got to it 1-3 ms later under load while the other worker waited for
+        the turn; a batch's transaction takes about 1.7 ms. Two workers signing against one
+        (bench/run.py, in turns): 1.44 before, 1.64-1.70 after. A turn that comes after
+        this gave up is given back at once, so a batch that was refused is never written."""
+        fd = self._file()
+        with contextlib.suppress(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        taken = threading.Event()
+        guard = threading.Lock()
+        gave_up = False
+        failed: list[OSError] = []
+
+        def wait() -> None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                failed.append(exc)
+            with guard, contextlib.suppress(OSError):  # the store may have closed since
+                taken.set()
+                if gave_up and not failed:
+                    self.give_back()
+
+        threading.Thread(target=wait, name="sqlite-turn", daemon=True).start()
+        if not taken.wait(timeout):
+            with guard:
+                if not taken.is_set():
+                    gave_up = True
+                    raise StoreError("another process held the database for too long")
+        if failed:
+            raise failed[0]
+
     def _give_back_if_taken(self, done: asyncio.Future[None]) -> None:
         if not done.cancelled() and done.exception() is None:
             self.give_back()
