@@ -172,7 +172,8 @@ def test_campaign_list_shows_the_count_readers_see(db, capsys, monkeypatch):
     assert listed[2] == "belarus: COUNT is as of 2026-11-30 02:00 UTC, updated once an hour"
     run(capsys, "campaign", "set", "belarus", "count_every_hours", "0", "--database", db)
     listed = run(capsys, "campaign", "list", "--database", db).splitlines()
-    assert listed[1:] == [listed[1]] and listed[1].split() == ["belarus", "open", "788", "3", "3"]
+    assert len(listed) == 2, "a live count needs no note"
+    assert listed[1].split() == ["belarus", "open", "788", "3", "3"]
 
 
 def test_signer_delete(db, capsys):
