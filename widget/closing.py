@@ -16,6 +16,11 @@ MAX_PURGE_DAYS = 3650
 EXAMPLE = "2027-01-31T23:59:00Z or 2027-01-31T23:59:00+01:00"
 
 
+def this_hour() -> str:
+    """The hour that a reader's act made now keeps of its time (HOUR_STAMP)."""
+    return datetime.now(UTC).strftime(HOUR_STAMP)
+
+
 def parse_closes_at(value: Any) -> str:
     """A closing time from a campaign file (TOML's own date-time, or text) or the admin, as
     UTC text; "" for none. Raises ValueError saying what is wrong."""

@@ -11,7 +11,6 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -19,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from widget.cache import BoundedCache
 from widget.campaigns import Campaign
-from widget.closing import HOUR_STAMP
+from widget.closing import this_hour
 from widget.countries import COUNTRY_CODES
 from widget.i18n import N_
 
@@ -284,7 +283,7 @@ def accept(
         partner_opt_in=partner is not None and form.get("partner_opt_in", "").lower() in _TRUE,
         email_key=email_key(secret, values["email"]),
         domain_key=domain_key(domain_secret, values["email"]) if domain_secret else None,
-        signed_at=datetime.now(UTC).strftime(HOUR_STAMP),
+        signed_at=this_hour(),
     ), {}
 
 

@@ -4,10 +4,9 @@ log. `Accounts` also holds the helpers every query of the gateway uses."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-from widget.closing import HOUR_STAMP
+from widget.closing import this_hour
 from widget.partners import Partner
 from widget.passkeys import Passkey
 from widget.store.backend import Backend, Connection, now
@@ -35,7 +34,7 @@ class Accounts:
                 "INSERT INTO audit_log (at, actor, action, campaign, detail) "
                 "VALUES (?, ?, ?, ?, ?)",
                 # A reader's act keeps only its hour, as a signature does.
-                datetime.now(UTC).strftime(HOUR_STAMP) if audit.action == WITHDRAWAL else now(),
+                this_hour() if audit.action == WITHDRAWAL else now(),
                 audit.actor, audit.action, audit.campaign, audit.described(n),
             )  # fmt: skip
 

@@ -135,12 +135,15 @@ class SQLiteBackend(Backend):
             raise StoreError("the store is not open")
         yield _SQLite(self.reader)
 
+    def _open_writer(self) -> aiosqlite.Connection:
+        if self.writer is None:
+            raise StoreError("the store is not open")
+        return self.writer
+
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
         """The writing connection, this process's and this install's turn to write."""
-        db = self.writer
-        if db is None:
-            raise StoreError("the store is not open")
+        db = self._open_writer()
         async with self._write_lock:
             try:
                 await self._turn.take(self.timeout)
@@ -173,9 +176,7 @@ class SQLiteBackend(Backend):
         # Every campaign of the batch writes its count row, even with 0 (a batch held for
         # review): every commit then syncs to disk alike.
         bumps = [(slug, shard, n) for slug, n in counted.items()]
-        db = self.writer
-        if db is None:
-            raise StoreError("the store is not open")
+        db = self._open_writer()
         take_turn = functools.partial(self._turn.take_here, self.timeout)
         async with self._write_lock:  # the turn itself is taken in the connection's thread
             try:
