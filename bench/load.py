@@ -14,7 +14,7 @@ from pathlib import Path
 from common import HarnessError
 from machine import loop_ms
 from profiling import summarise_profile
-from results import Result
+from results import Result, merged_percentile
 from servers import BENCH, SERVICE_CPU, WRK_CPU, Server
 
 LUA = BENCH / "lua"
@@ -69,6 +69,7 @@ class Wrk:
             p99_ms=data["p99_us"] / 1000,
             status_errors=int(data["status"]),
             socket_errors=sum(int(data[k]) for k in ("connect", "read", "write", "timeout")),
+            curve=tuple((float(p), float(v)) for p, v in data.get("curve", ())),
         )
 
 
@@ -99,9 +100,12 @@ def run_wrk(
 
 
 def report(result: Result) -> None:
+    rounds = result.rounds_p99_ms
+    spread = f" (rounds {min(rounds):.1f}-{max(rounds):.1f})" if rounds else ""
     print(
         f"  {result.label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
-        f"p99 {result.p99_ms:.2f} ms, errors {result.errors}, peak RSS {result.peak_mb:.0f} MB",
+        f"p99 {result.p99_ms:.2f} ms{spread}, errors {result.errors}, "
+        f"peak RSS {result.peak_mb:.0f} MB",
         flush=True,
     )
 
@@ -136,8 +140,8 @@ def run_in_turns(
 ) -> tuple[Result, Result]:
     """Two paths loaded in turns, ROUND_SECONDS each (theirs, ours, theirs, ours…) for about
     `duration` seconds each, so that a host that gives the CPU unevenly slows both alike.
-    Each result sums its rounds (requests over seconds) and keeps the median round's p50 and
-    the worst round's p99; "CPU 0" is the fixed loop's time before and after them all."""
+    Each result sums its rounds (requests over seconds) with the p50 and p99 of all their
+    requests; "CPU 0" is the fixed loop's time before and after them all."""
     theirs_result, ours_result = run_all_in_turns([theirs, ours], connections, duration, warmup)
     return ours_result, theirs_result
 
@@ -162,15 +166,18 @@ def run_all_in_turns(
 
 
 def _summed(load: Load, runs: list[Result], loop: float) -> Result:
-    """One row from a load's rounds: requests over seconds, the median round's p50, the worst
-    round's p99, the errors of all, the server's peak memory over them."""
+    """One row from a load's rounds: requests over seconds, the p50 and p99 of all their
+    requests (merged from each round's latency curve), the errors of all, the server's peak
+    memory over them. Each round's own p99 is kept, and printed beside the row."""
+    merged = all(r.curve for r in runs)
     result = Result(
         label=load.label,
         connections=runs[0].connections,
         requests=sum(r.requests for r in runs),
         seconds=sum(r.seconds for r in runs),
-        p50_ms=statistics.median(r.p50_ms for r in runs),
-        p99_ms=max(r.p99_ms for r in runs),
+        p50_ms=merged_percentile(runs, 50) if merged else statistics.median(r.p50_ms for r in runs),
+        p99_ms=merged_percentile(runs, 99) if merged else max(r.p99_ms for r in runs),
+        rounds_p99_ms=tuple(r.p99_ms for r in runs),
         status_errors=sum(r.status_errors for r in runs),
         socket_errors=sum(r.socket_errors for r in runs),
         peak_mb=load.server.peak_mb(),

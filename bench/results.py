@@ -3,6 +3,7 @@ prints."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,9 @@ class Result:
     socket_errors: int
     peak_mb: float = 0.0  # the server's peak resident memory during the run (all processes)
     loop_ms: float = 0.0  # machine.loop_ms on the server's CPU around the run (the slower)
+    # (percentile, latency in µs) from lua/report.lua, for merging rounds (merged_percentile)
+    curve: tuple[tuple[float, float], ...] = ()
+    rounds_p99_ms: tuple[float, ...] = ()  # each round's own p99, for a row made of rounds
 
     @property
     def rps(self) -> float:
@@ -29,6 +33,31 @@ class Result:
     @property
     def errors(self) -> int:
         return self.status_errors + self.socket_errors
+
+
+def merged_percentile(runs: Sequence[Result], percent: float) -> float:
+    """The latency (ms) under which `percent` of all the runs' requests fell, from each run's
+    curve weighted by its requests: the p99 of a row, not of its worst round. Between two
+    points of a curve the share is interpolated; the answer is one of the curves' latencies."""
+    total = sum(r.requests for r in runs)
+
+    def share_under(latency: float) -> float:
+        under = 0.0
+        for run in runs:
+            values = [v for _, v in run.curve]
+            i = bisect.bisect_right(values, latency)
+            if i == len(values):
+                under += run.requests
+            elif i > 0:
+                (p0, v0), (p1, v1) = run.curve[i - 1], run.curve[i]
+                share = p0 + (p1 - p0) * (latency - v0) / (v1 - v0) if v1 > v0 else p0
+                under += run.requests * share / 100
+        return under / total if total else 1.0
+
+    for latency in sorted({v for run in runs for _, v in run.curve}):
+        if share_under(latency) >= percent / 100:
+            return latency / 1000
+    return 0.0
 
 
 @dataclass(frozen=True)
