@@ -40,11 +40,11 @@ def merged_percentile(runs: Sequence[Result], percent: float) -> float:
     curve weighted by its requests: the p99 of a row, not of its worst round. Between two
     points of a curve the share is interpolated; the answer is one of the curves' latencies."""
     total = sum(r.requests for r in runs)
+    latencies = [[v for _, v in run.curve] for run in runs]
 
     def share_under(latency: float) -> float:
         under = 0.0
-        for run in runs:
-            values = [v for _, v in run.curve]
+        for run, values in zip(runs, latencies, strict=True):
             i = bisect.bisect_right(values, latency)
             if i == len(values):
                 under += run.requests
@@ -54,7 +54,7 @@ def merged_percentile(runs: Sequence[Result], percent: float) -> float:
                 under += run.requests * share / 100
         return under / total if total else 1.0
 
-    for latency in sorted({v for run in runs for _, v in run.curve}):
+    for latency in sorted({v for values in latencies for v in values}):
         if share_under(latency) >= percent / 100:
             return latency / 1000
     return 0.0

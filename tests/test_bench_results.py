@@ -3,6 +3,7 @@ round's latency curve (bench/lua/report.lua) weighted by its requests, not its w
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import random
 import sys
@@ -10,9 +11,15 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-from results import Result, merged_percentile
+# bench/ is a folder of scripts, not a package: its results.py is loaded by path, so that
+# its flat module names (results, load, common…) never shadow anything for other tests.
+_spec = importlib.util.spec_from_file_location(
+    "bench_results", Path(__file__).resolve().parents[1] / "bench" / "results.py"
+)
+assert _spec and _spec.loader
+results = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)  # for dataclasses
+_spec.loader.exec_module(results)
+Result, merged_percentile = results.Result, results.merged_percentile
 
 PERCENTS = [*range(1, 90), *(t / 10 for t in range(900, 1000)), 99.95, 99.99, 100]
 
