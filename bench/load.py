@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import statistics
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -69,7 +68,7 @@ class Wrk:
             p99_ms=data["p99_us"] / 1000,
             status_errors=int(data["status"]),
             socket_errors=sum(int(data[k]) for k in ("connect", "read", "write", "timeout")),
-            curve=tuple((float(p), float(v)) for p, v in data.get("curve", ())),
+            curve=tuple((float(p), float(v)) for p, v in data["curve"]),
         )
 
 
@@ -169,14 +168,13 @@ def _summed(load: Load, runs: list[Result], loop: float) -> Result:
     """One row from a load's rounds: requests over seconds, the p50 and p99 of all their
     requests (merged from each round's latency curve), the errors of all, the server's peak
     memory over them. Each round's own p99 is kept, and printed beside the row."""
-    merged = all(r.curve for r in runs)
     result = Result(
         label=load.label,
         connections=runs[0].connections,
         requests=sum(r.requests for r in runs),
         seconds=sum(r.seconds for r in runs),
-        p50_ms=merged_percentile(runs, 50) if merged else statistics.median(r.p50_ms for r in runs),
-        p99_ms=merged_percentile(runs, 99) if merged else max(r.p99_ms for r in runs),
+        p50_ms=merged_percentile(runs, 50),
+        p99_ms=merged_percentile(runs, 99),
         rounds_p99_ms=tuple(r.p99_ms for r in runs),
         status_errors=sum(r.status_errors for r in runs),
         socket_errors=sum(r.socket_errors for r in runs),
