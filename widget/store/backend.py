@@ -57,23 +57,23 @@ class Connection(ABC):
 async def apply_migrations(
     tx: Connection,
     migrations: Sequence[str],
-    run: Callable[[Connection, int, str], Awaitable[None]],
+    run: Callable[[Connection, list[tuple[int, str]]], Awaitable[None]],
 ) -> None:
-    """Apply, inside `tx`, each migration the schema_migrations table does not list yet, with
-    the backend's `run` (SQLite runs one statement at a time, PostgreSQL a whole script), and
-    record it."""
+    """Apply, inside `tx`, the migrations the schema_migrations table does not list yet, with
+    the backend's `run`, which gets them all at once (SQLite runs them one statement at a
+    time in one trip to its thread, PostgreSQL each as a whole script), and record them."""
     await tx.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
     current = await tx.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
-    for version, script in enumerate(migrations, start=1):
-        if version > current:
-            await run(tx, version, script)
-            await tx.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                version, now(),
-            )  # fmt: skip
+    pending = [(v, script) for v, script in enumerate(migrations, start=1) if v > current]
+    if pending:
+        await run(tx, pending)
+        await tx.executemany(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+            [(version, now()) for version, _ in pending],
+        )
 
 
 class Backend(ABC):

@@ -261,7 +261,7 @@ class PostgresBackend(Backend):
             await tx.execute("SELECT pg_advisory_xact_lock(?, ?)", MIGRATION_LOCK, key)
             # The name matched SCHEMA_NAME, so it needs no quoting.
             await tx.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            await apply_migrations(tx, MIGRATIONS, _run_script)
+            await apply_migrations(tx, MIGRATIONS, _run_scripts)
 
     async def compact(self) -> None:
         """Rewrite the signatures table so no dead row version keeps what was sealed or purged,
@@ -301,12 +301,13 @@ def _reason(exc: BaseException) -> str:
     return type(exc).__name__ + (f" ({code})" if code else "")
 
 
-async def _run_script(tx: Connection, version: int, script: str) -> None:
+async def _run_scripts(tx: Connection, pending: list[tuple[int, str]]) -> None:
     assert isinstance(tx, _Postgres)
-    try:
-        await tx.db.execute(script)  # several statements: no parameters
-    except _ERRORS as exc:
-        raise StoreError(f"migration {version} failed") from exc
+    for version, script in pending:
+        try:
+            await tx.db.execute(script)  # several statements: no parameters
+        except _ERRORS as exc:
+            raise StoreError(f"migration {version} failed") from exc
 
 
 class PostgresStore(Store):

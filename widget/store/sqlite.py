@@ -263,9 +263,11 @@ def _checked_copy(path: str) -> int:
         copy.close()
 
 
-async def _run_statements(tx: Connection, version: int, script: str) -> None:
+async def _run_statements(tx: Connection, pending: list[tuple[int, str]]) -> None:
+    """Every pending migration's statements in one trip to the connection's thread."""
     assert isinstance(tx, _SQLite)
-    await run_in_thread(tx.db, [s for s in script.split(";") if s.strip()])
+    scripts = [script for _, script in pending]
+    await run_in_thread(tx.db, [s for script in scripts for s in script.split(";") if s.strip()])
 
 
 class SQLiteStore(Store):
