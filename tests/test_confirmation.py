@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import replace
 
+import aiosmtplib
 import pytest
 
 from tests.conftest import count, sign, signer
@@ -172,6 +173,40 @@ async def test_a_stopped_mail_server_holds_up_no_reader(
         finally:
             server.stop()
         assert message["To"] == "alesia1@example.org"
+
+
+async def test_shutdown_ends_a_mail_task_that_lost_its_cancellation(
+    client_factory, mailserver, monkeypatch
+):
+    """On Python 3.11, asyncio.wait_for (aiosmtplib's timeouts) can lose a cancellation that
+    comes as the awaited connection attempt ends, and raise the attempt's own error instead:
+    the outbox then takes it for a failed send and waits for its next letter. Seen once in CI,
+    where the app's shutdown waited for it for ever. Here a send loses it every time."""
+    sending = asyncio.Event()
+
+    async def send_losing_the_cancellation(smtp, message) -> None:
+        sending.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            raise aiosmtplib.SMTPConnectError("Error connecting to localhost") from None
+
+    monkeypatch.setattr(mail, "send", send_losing_the_cancellation)
+    app = client_factory(**mail_settings(mailserver))
+    client = await app.__aenter__()
+    try:
+        await confirming(client)
+        assert (await sign(client, signer(1))).status_code == 200
+        await asyncio.wait_for(sending.wait(), 10)
+    finally:
+        # Not wait_for: it would cancel the shutdown, and that cancellation reaches the task.
+        shutdown = asyncio.ensure_future(app.__aexit__(None, None, None))
+        await asyncio.wait({shutdown}, timeout=10)
+        ended = shutdown.done()
+        while not shutdown.done():
+            shutdown.cancel()
+            await asyncio.wait({shutdown}, timeout=1)
+    assert ended, "the shutdown was still waiting for the mail task after 10 seconds"
 
 
 async def test_without_a_mail_server_such_a_campaign_refuses_to_sign(client):

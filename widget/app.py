@@ -162,6 +162,22 @@ def from_environment() -> ServingHeap:
     return ServingHeap(create_app(settings), pin_cpu=settings.pin_workers)
 
 
+async def stopped(tasks: list[asyncio.Task[None]], patience: float = 1.0) -> None:
+    """Cancel the service's own tasks and wait until each has ended. On Python 3.11,
+    asyncio.wait_for (inside aiosmtplib and asyncpg) can lose a cancellation that comes as
+    what it awaits ends; the task then goes on to its next wait, and a shutdown that awaited
+    it would wait for ever (seen in CI: the outbox, back on its queue). So a task still
+    running after `patience` seconds is cancelled again."""
+    running = set(tasks)
+    while running:
+        for task in running:
+            task.cancel()
+        _, running = await asyncio.wait(running, timeout=patience)
+    for task in tasks:  # an error of a task's own (not its cancellation) ends the shutdown
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for these settings. Nothing is opened until the lifespan starts."""
     settings = settings.resolve()
@@ -194,11 +210,7 @@ def create_app(settings: Settings) -> Starlette:
             try:
                 yield
             finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                await stopped(tasks)
         finally:
             service.sealer.end_windows()
             await store.close()
