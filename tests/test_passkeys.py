@@ -8,6 +8,9 @@ from __future__ import annotations
 import html
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +24,7 @@ OPTIONS_RE = re.compile(
     r'<script type="application/json" id="pw-passkey-options"[^>]*>(.*?)</script>', re.S
 )
 CODE_RE = re.compile(r"<li><code>([a-z0-9-]+)</code></li>")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def options_of(page) -> dict:
@@ -184,3 +188,25 @@ async def test_a_ceremony_expires_and_belongs_to_its_operator(app_at):  # noqa: 
             "/admin/passkeys", data={"csrf": token, "credential": credential}
         )
         assert refused.status_code == 422 and "expired" in refused.text
+
+
+def test_py_webauthn_is_loaded_by_a_starting_server_not_by_every_command(tmp_path):
+    """py_webauthn (with cryptography and OpenSSL) was a third of every CLI command's start:
+    importing the app and the CLI leaves it out; a server loads it as it starts, so that the
+    first operator's login does not hold up readers while it is imported."""
+    script = f"""
+import asyncio, sys
+import widget.app, widget.cli
+print("webauthn" in sys.modules)
+from tests.conftest import make_settings
+app = widget.app.create_app(make_settings({str(tmp_path / "p.db")!r}))
+async def start():
+    async with app.router.lifespan_context(app):
+        print("webauthn" in sys.modules)
+asyncio.run(start())
+"""
+    ran = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["False", "True"]

@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
-from widget import auth, campaigns, keychecks, urls
+from widget import auth, campaigns, keychecks, passkeys, urls
 from widget.confirmation import Composer
 from widget.counter import Counter
 from widget.delivery import Compression, FastPath, VersionedStaticFiles
@@ -199,6 +199,7 @@ def create_app(settings: Settings) -> Starlette:
             await load_default_campaign(store)
             await service.campaigns.reload(force=True)
             await counter.refresh()
+            passkeys.load()
             tasks = [
                 asyncio.create_task(housekeeping.run(), name="housekeeping"),
                 asyncio.create_task(

@@ -1,34 +1,29 @@
 """Passkeys (WebAuthn) as operators' second factor, through py_webauthn, and the one-time
 recovery codes for a lost key. The challenge of each ceremony travels in a signed cookie that
 expires in five minutes (every instance can check it; nothing to store), and is bound to the
-operator it was made for."""
+operator it was made for.
+
+py_webauthn is imported by the ceremonies that use it, not with this module: with the
+cryptography and OpenSSL bindings it loads, it was about a third of the time every CLI command
+and server worker took to start (importing the app: 365 ms with it, 247 ms without, on
+2026-12-08), for a step that only operators logging in ever take. A server loads it as it
+starts (`load`), so that no reader waits while the first operator's login imports it."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
+
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
 
 CEREMONY_SECONDS = 300
 RP_NAME = "petition-widget admin"
@@ -37,6 +32,11 @@ CODES = 10
 CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 CODE_LENGTH = 20
 NAME_MAX = 60
+
+
+def load() -> None:
+    """Import py_webauthn now (a server, as it starts) rather than at the first ceremony."""
+    importlib.import_module("webauthn")
 
 
 class PasskeyError(ValueError):
@@ -81,10 +81,14 @@ class Ceremonies:
     # The challenge cookie ----------------------------------------------------------------
 
     def seal(self, purpose: str, operator: str, challenge: bytes) -> str:
+        from webauthn.helpers import bytes_to_base64url
+
         return self._serializer.dumps([purpose, operator, bytes_to_base64url(challenge)])
 
     def opened(self, purpose: str, value: str | None) -> tuple[str, bytes]:
         """(operator, challenge) from a ceremony cookie made for this purpose."""
+        from webauthn.helpers import base64url_to_bytes
+
         try:
             kind, operator, challenge = self._serializer.loads(
                 value or "", max_age=CEREMONY_SECONDS
@@ -101,6 +105,13 @@ class Ceremonies:
         self, rp: RelyingParty, operator: str, existing: list[Passkey]
     ) -> tuple[str, bytes]:
         """The creation options (JSON for the browser) and their challenge."""
+        from webauthn import generate_registration_options, options_to_json
+        from webauthn.helpers.structs import (
+            AuthenticatorSelectionCriteria,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
         options = generate_registration_options(
             rp_id=rp.id, rp_name=RP_NAME, user_name=operator, user_display_name=operator,
             user_id=self.user_handle(operator),
@@ -116,6 +127,10 @@ class Ceremonies:
         self, rp: RelyingParty, operator: str, challenge: bytes, credential: str, name: str,
         stamp: str,
     ) -> Passkey:  # fmt: skip
+        from webauthn import verify_registration_response
+        from webauthn.helpers import bytes_to_base64url
+        from webauthn.helpers.exceptions import InvalidRegistrationResponse
+
         name = " ".join(name.split())[:NAME_MAX] or "Passkey"
         try:
             verified = verify_registration_response(
@@ -135,6 +150,9 @@ class Ceremonies:
         self, rp: RelyingParty, keys: list[Passkey], challenge: bytes
     ) -> tuple[str, bytes]:
         """The request options (JSON for the browser) for the challenge made at the password."""
+        from webauthn import generate_authentication_options, options_to_json
+        from webauthn.helpers.structs import UserVerificationRequirement
+
         options = generate_authentication_options(
             rp_id=rp.id, challenge=challenge, allow_credentials=[_descriptor(p) for p in keys],
             user_verification=UserVerificationRequirement.PREFERRED,
@@ -145,6 +163,9 @@ class Ceremonies:
         self, rp: RelyingParty, challenge: bytes, credential: str, keys: list[Passkey]
     ) -> tuple[Passkey, int]:
         """The operator's passkey that signed, and its new signature count."""
+        from webauthn import verify_authentication_response
+        from webauthn.helpers.exceptions import InvalidAuthenticationResponse
+
         data = _json(credential)
         key = next((k for k in keys if k.credential_id == data.get("id")), None)
         if key is None:
@@ -166,6 +187,9 @@ def _for_page(options: str) -> str:
 
 
 def _descriptor(key: Passkey) -> PublicKeyCredentialDescriptor:
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
     return PublicKeyCredentialDescriptor(id=base64url_to_bytes(key.credential_id))
 
 
