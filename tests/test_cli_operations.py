@@ -152,6 +152,55 @@ def test_partner_commands_and_exports(db, private_key, capsys, tmp_path):
         main(["export", "belarus", "--kind", "partner", "--private-key", key, "--database", db])
 
 
+def test_updating_a_partner_changes_only_what_is_given(db, capsys):
+    """Correcting a partner's name used to drop its contact, origins and key: its snippet
+    stopped framing on its site. Now only what is given changes; the audit says what did."""
+    partner = ["partner", "add", "diaspora", "--database", db]
+    with pytest.raises(SystemExit, match="give --name to register it"):
+        main(partner)
+    assert run(capsys, *partner, "--name", "Diaspora Og", "--contact", "a@diaspora.example",
+               "--origin", "https://diaspora.example", "--public-key", TEST_PUBLIC_KEY,
+               ) == "partner diaspora: created\n"  # fmt: skip
+    assert run(capsys, *partner, "--name", "Diaspora Org") == (
+        "partner diaspora: name: 'Diaspora Og' -> 'Diaspora Org'\n"
+    )
+    assert run(capsys, "partner", "list", "--database", db) == (
+        "diaspora\tDiaspora Org\ta@diaspora.example\thttps://diaspora.example\n"
+    )
+    assert run(capsys, *partner, "--name", "Diaspora Org") == "partner diaspora: no change\n"
+    assert run(capsys, *partner, "--origin", "https://new.example") == (
+        "partner diaspora: origins: +https://new.example, -https://diaspora.example\n"
+    )
+    for bad, says in [
+        (["--no-origins", "--origin", "https://x.example"], "not both"),
+        (["--origin", "javascript:alert(1)"], "is not an origin"),
+        (["--public-key", "nope"], "not a public key"),
+        (["--name", " "], "name: is required"),
+    ]:
+        with pytest.raises(SystemExit, match=says):
+            main([*partner, *bad])
+    assert "https://new.example" in run(capsys, "partner", "list", "--database", db)
+    assert run(capsys, *partner, "--no-origins", "--contact", "", "--public-key", "") == (
+        "partner diaspora: contact changed; origins: -https://new.example; own key removed\n"
+    )
+    assert run(capsys, "partner", "list", "--database", db) == "diaspora\tDiaspora Org\t\t\n"
+
+    async def audit():
+        store = open_store(db)
+        await store.open()
+        try:
+            return [e.detail for e in await store.audit_log() if e.action == "partner.save"]
+        finally:
+            await store.close()
+
+    assert asyncio.run(audit()) == [
+        "diaspora: contact changed; origins: -https://new.example; own key removed",
+        "diaspora: origins: +https://new.example, -https://diaspora.example",
+        "diaspora: name: 'Diaspora Og' -> 'Diaspora Org'",
+        "diaspora: created",
+    ]
+
+
 def test_campaign_list_shows_the_count_readers_see(db, capsys, monkeypatch):
     """The shipped campaign's count is published hourly: COUNT is the count of the hour, as
     readers see it, SIGNATURES what has come in since too, and a line says which hour."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -342,12 +343,53 @@ async def test_renaming_a_partner_needs_no_password_but_a_new_key_does(app_at):
         form = {"code": "p", "name": "P", "origins": "https://p.example"}
         assert (await form_post(browser, "/admin/partners", form)).status_code == 303
         await stale(app)
+        form["editing"] = "p"  # from the partner's Edit link
         renamed = await form_post(browser, "/admin/partners", {**form, "name": "Partner"})
         assert renamed.status_code == 303
         _, key = sealing.generate_keypair()
         rekeyed = await form_post(browser, "/admin/partners", {**form, "public_key": key})
         assert 'name="confirm_password"' in rekeyed.text
         assert (await store.partners())[0].public_key == ""
+
+
+async def test_a_partner_is_changed_from_its_edit_form_which_keeps_what_is_stored(app_at):
+    """The form for a new partner used to replace one with the same code, blanks and all: a
+    name corrected there dropped the origins its site embeds from. Now a partner's Edit link
+    fills the form with what is stored, and the form for a new one refuses a taken code."""
+    async with app_at() as (app, at):
+        store = app.state.service.store
+        await add_operator(at("192.0.2.1"))
+        browser = at("192.0.2.1")
+        await log_in(browser)
+        _, key = sealing.generate_keypair()
+        origins = "https://p.example https://www.p.example"
+        form = {"code": "p", "name": "Partnr", "contact": "a@p.example", "origins": origins,
+                "public_key": key}  # fmt: skip
+        assert (await form_post(browser, "/admin/partners", form)).status_code == 303
+        stored = (await store.partners())[0]
+
+        listed = (await browser.get("/admin/partners")).text
+        assert 'href="/admin/partners?edit=p#partner-form"' in listed
+        assert "Add a partner" in listed and 'name="editing"' not in listed
+        refused = await form_post(browser, "/admin/partners", {"code": "p", "name": "Partner"})
+        assert refused.status_code == 422
+        assert "is another partner&#39;s: use its Edit link to change it" in refused.text
+        assert await store.partners() == [stored]
+
+        edit = await browser.get("/admin/partners?edit=p")
+        assert "Change Partnr (<code>p</code>)" in edit.text
+        assert '<input type="hidden" name="editing" value="p">' in edit.text
+        filled = dict(re.findall(r'<input id="f-(\w+)" name="\w+" value="([^"]*)"', edit.text))
+        assert filled == form
+        assert 'value="p" readonly' in edit.text
+        await stale(app)  # a name alone needs no password again
+        saved = await form_post(browser, "/admin/partners", {**filled, "name": "Partner",
+                                                             "editing": "p"})  # fmt: skip
+        assert saved.status_code == 303
+        assert await store.partners() == [replace(stored, name="Partner")]
+        (entry, *_) = await store.audit_log()
+        assert entry.detail == "p: name: 'Partnr' -> 'Partner'"
+        assert (await browser.get("/admin/partners?edit=nobody")).status_code == 200
 
 
 async def test_login_waits_are_shared_through_redis_and_survive_its_outage(

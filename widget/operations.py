@@ -110,12 +110,42 @@ async def save_campaign(store: Store, actor: str, new: Campaign) -> bool:
     )
 
 
-async def save_partner(store: Store, actor: str, new: Partner) -> bool:
-    """Register or update a partner; True if created. Its export links keep working."""
+NO_CHANGE = "no change"
+
+
+def describe_partner_changes(old: Partner | None, new: Partner) -> str:
+    """What changed, for the audit log and the operator: the origins that may now (or no
+    longer) frame the petition and whether the key opted-in signers are sealed to changed,
+    by value; the contact only as changed (it may be someone's address)."""
+    if old is None:
+        return "created"
+    parts = []
+    if old.name != new.name:
+        parts.append(f"name: {old.name!r} -> {new.name!r}")
+    if old.contact != new.contact:
+        parts.append("contact changed")
+    added = [o for o in new.origins if o not in old.origins]
+    removed = [o for o in old.origins if o not in new.origins]
+    if added or removed:
+        parts.append(
+            "origins: " + ", ".join([*("+" + o for o in added), *("-" + o for o in removed)])
+        )
+    if old.public_key != new.public_key:
+        change = "removed" if not new.public_key else "replaced" if old.public_key else "added"
+        parts.append("own key " + change)
+    return "; ".join(parts) or NO_CHANGE
+
+
+async def save_partner(store: Store, actor: str, new: Partner) -> str:
+    """Register or update a partner (its export links keep working); what changed."""
     existing = await find_partner(store, new.code)
     if existing is not None:
         new = replace(new, link_key=existing.link_key)
-    return await store.save_partner(new, Audit(actor, "partner.save", None, new.code))
+    changes = describe_partner_changes(existing, new)
+    if changes == NO_CHANGE:
+        return changes
+    await store.save_partner(new, Audit(actor, "partner.save", None, f"{new.code}: {changes}"))
+    return changes
 
 
 async def rotate_partner_key(store: Store, actor: str, code: str) -> Partner:

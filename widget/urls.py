@@ -141,8 +141,9 @@ class URLs:
     def new_campaign(self) -> str:
         return self.base + ADMIN_CAMPAIGN_NEW
 
-    def partners(self) -> str:
-        return self.base + ADMIN_PARTNERS
+    def partners(self, edit: str | None = None) -> str:
+        """The admin's partners page; with `edit`, its form filled with that partner."""
+        return self.base + ADMIN_PARTNERS + _query(edit=edit)
 
     def signers(self) -> str:
         return self.base + ADMIN_SIGNERS

@@ -91,12 +91,23 @@ def _toml_value(raw: str) -> Any:
 
 
 async def partner_add(settings: Settings, args: argparse.Namespace) -> None:
-    partner = partners.make_partner(
-        args.code, args.name, args.contact, args.origin, args.public_key
-    )
+    """Register a partner, or change what is given of one (the rest is kept)."""
+    if args.origin and args.no_origins:
+        raise CommandError("give --origin or --no-origins, not both")
     async with opened_store(settings) as store:
-        created = await operations.save_partner(store, actor(), partner)
-    print(f"{'created' if created else 'updated'} partner {partner.code}")
+        old = await operations.find_partner(store, args.code.strip())
+        if old is None and args.name is None:
+            raise CommandError(f"no partner {args.code!r} yet: give --name to register it")
+        kept = old or partners.Partner(args.code, "")
+        partner = partners.make_partner(
+            args.code,
+            kept.name if args.name is None else args.name,
+            kept.contact if args.contact is None else args.contact,
+            [] if args.no_origins else args.origin or list(kept.origins),
+            kept.public_key if args.public_key is None else args.public_key,
+        )
+        changes = await operations.save_partner(store, actor(), partner)
+    print(f"partner {partner.code}: {changes}")
 
 
 async def partner_list(settings: Settings, args: argparse.Namespace) -> None:

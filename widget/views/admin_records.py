@@ -94,23 +94,43 @@ async def partner_export(request: Request) -> Response:
 
 
 async def partner_list(request: Request) -> Response:
+    """The partners, and a form to add one; with ?edit=CODE, the form holds what is stored of
+    that partner, so that changing one field keeps the others."""
     auth.require_operator(request)
-    partner_rows = await service_of(request).store.partners()
-    return page(request, "admin/partners.html", partners=partner_rows, error=None, values={})
+    service = service_of(request)
+    editing = await operations.find_partner(service.store, request.query_params.get("edit", ""))
+    values = {} if editing is None else {
+        "code": editing.code, "name": editing.name, "contact": editing.contact,
+        "origins": " ".join(editing.origins), "public_key": editing.public_key,
+    }  # fmt: skip
+    partner_rows = await service.store.partners()
+    return page(
+        request, "admin/partners.html", partners=partner_rows, error=None, values=values,
+        editing=editing,
+    )  # fmt: skip
 
 
 async def partner_save(request: Request) -> Response:
+    """Add a partner, or change one from its Edit form. The form for a new one cannot replace
+    a partner that exists (what it leaves blank would be lost)."""
     who, form = await guarded_post(request)
     service = service_of(request)
+    code = form.get("code", "").strip()
+    existing = await operations.find_partner(service.store, code)
+    editing = existing if existing is not None and form.get("editing") == code else None
     try:
+        if existing is not None and editing is None:
+            raise CampaignError("code", "is another partner's: use its Edit link to change it")
         partner = partners.make_partner(
-            form.get("code", ""), form.get("name", ""), form.get("contact", ""),
+            code, form.get("name", ""), form.get("contact", ""),
             form.get("origins", "").split(), form.get("public_key", ""),
         )  # fmt: skip
     except CampaignError as exc:
         rows = await service.store.partners()
-        return page(request, "admin/partners.html", 422, partners=rows, error=exc, values=form)
-    existing = await operations.find_partner(service.store, partner.code)
+        return page(
+            request, "admin/partners.html", 422, partners=rows, error=exc, values=form,
+            editing=editing,
+        )  # fmt: skip
     if existing is None or (existing.public_key, existing.origins) != (
         partner.public_key, partner.origins
     ):  # fmt: skip
