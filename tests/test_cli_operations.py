@@ -201,6 +201,27 @@ def test_updating_a_partner_changes_only_what_is_given(db, capsys):
     ]
 
 
+def test_removing_a_partner(db, capsys):
+    run(capsys, "partner", "add", "diaspora", "--name", "Diaspora", "--database", db)
+    seed(db, [signer(1, partner="diaspora", partner_opt_in="1")])
+    said = run(capsys, "partner", "remove", "diaspora", "--database", db)
+    assert said.startswith("removed partner diaspora (Diaspora): its export links no longer work")
+    assert run(capsys, "partner", "list", "--database", db) == "no partners\n"
+    with pytest.raises(SystemExit, match="no partner 'diaspora'"):
+        main(["partner", "remove", "diaspora", "--database", db])
+
+    async def kept():
+        store = open_store(db)
+        await store.open()
+        try:
+            (entry, *_) = await store.audit_log()
+            return entry.action, entry.detail, await store.counts()
+        finally:
+            await store.close()
+
+    assert asyncio.run(kept()) == ("partner.remove", "diaspora", {"belarus": 1})
+
+
 def test_campaign_list_shows_the_count_readers_see(db, capsys, monkeypatch):
     """The shipped campaign's count is published hourly: COUNT is the count of the hour, as
     readers see it, SIGNATURES what has come in since too, and a line says which hour."""

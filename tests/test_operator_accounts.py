@@ -392,6 +392,40 @@ async def test_a_partner_is_changed_from_its_edit_form_which_keeps_what_is_store
         assert (await browser.get("/admin/partners?edit=nobody")).status_code == 200
 
 
+async def test_a_partner_removed_in_the_admin_no_longer_frames_nor_asks_for_consent(app_at):
+    async with app_at() as (app, at):
+        store = app.state.service.store
+        await add_operator(at("192.0.2.1"))
+        browser = at("192.0.2.1")
+        await log_in(browser)
+        service = app.state.service
+        own = replace(
+            await service.campaigns.get("belarus"), allowed_origins=("https://o.example",)
+        )
+        await operations.save_campaign(store, "test", own)  # a campaign that lists its origins
+        form = {"code": "p", "name": "Partner P", "origins": "https://p.example"}
+        assert (await form_post(browser, "/admin/partners", form)).status_code == 303
+        page = await browser.get("/c/belarus/embed?partner=p")
+        assert "Also share my name and email with Partner P" in page.text
+        assert "https://p.example" in page.headers["content-security-policy"]
+        assert (
+            'action="/admin/partners/p/remove"'
+            in (await browser.get("/admin/partners?edit=p")).text
+        )
+        removed = await form_post(browser, "/admin/partners/p/remove")
+        assert removed.status_code == 303 and await store.partners() == []
+        page = await browser.get("/c/belarus/embed?partner=p")
+        assert page.status_code == 200 and "Also share my name" not in page.text
+        assert "https://p.example" not in page.headers["content-security-policy"]
+        (entry, *_) = await store.audit_log()
+        assert (entry.actor, entry.action, entry.detail) == (
+            "op@example.org",
+            "partner.remove",
+            "p",
+        )
+        assert (await form_post(browser, "/admin/partners/p/remove")).status_code == 404
+
+
 async def test_login_waits_are_shared_through_redis_and_survive_its_outage(
     database,
     redis_db,  # noqa: F811 - the fixture

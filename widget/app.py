@@ -111,6 +111,7 @@ def routes() -> list[Route | Mount]:
         Route(urls.ADMIN_PARTNERS, records.partner_list, methods=["GET"]),
         Route(urls.ADMIN_PARTNERS, records.partner_save, methods=["POST"]),
         Route(urls.ADMIN_PARTNER_ROTATE, records.partner_rotate, methods=["POST"]),
+        Route(urls.ADMIN_PARTNER_REMOVE, records.partner_remove, methods=["POST"]),
         Route(urls.ADMIN_SIGNERS, records.signers, methods=["GET"]),
         Route(urls.ADMIN_SIGNERS, records.signer_delete, methods=["POST"]),
         Route(urls.ADMIN_AUDIT, records.audit_log),

@@ -148,6 +148,15 @@ async def save_partner(store: Store, actor: str, new: Partner) -> str:
     return changes
 
 
+async def remove_partner(store: Store, actor: str, code: str) -> Partner:
+    """End a partnership: the partner's origins may no longer frame a campaign that lists
+    its origins, its export links stop working, and readers coming through its code are no
+    longer asked to share their details with it. Signatures keep the code."""
+    found = await partner(store, code)
+    await store.remove_partner(code, Audit(actor, "partner.remove", None, code))
+    return found
+
+
 async def rotate_partner_key(store: Store, actor: str, code: str) -> Partner:
     """Revoke every export link of a partner."""
     rotated = (await partner(store, code)).with_new_link_key()

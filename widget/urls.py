@@ -39,6 +39,7 @@ ADMIN_REVIEW = "/admin/campaigns/{slug}/review/{action}"
 ADMIN_TRANSLATION = "/admin/campaigns/{slug}/translations/{lang}"
 ADMIN_PARTNERS = "/admin/partners"
 ADMIN_PARTNER_ROTATE = "/admin/partners/{code}/rotate"
+ADMIN_PARTNER_REMOVE = "/admin/partners/{code}/remove"
 ADMIN_SIGNERS = "/admin/signers"
 ADMIN_AUDIT = "/admin/audit"
 ADMIN_DECRYPT = "/admin/decrypt"
@@ -169,6 +170,9 @@ class URLs:
 
     def partner_rotate(self, code: str) -> str:
         return self.base + ADMIN_PARTNER_ROTATE.format(code=code)
+
+    def partner_remove(self, code: str) -> str:
+        return self.base + ADMIN_PARTNER_REMOVE.format(code=code)
 
     def translation(self, slug: str, lang: str) -> str:
         return self.base + ADMIN_TRANSLATION.format(slug=slug, lang=lang)

@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--base", help="the service's public URL (default: PUBLIC_URL setting)")
     rotate = database_flag(actions.add_parser("rotate", help="revoke every export link"))
     rotate.add_argument("code")
+    remove = database_flag(actions.add_parser("remove", help="end a partnership"))
+    remove.add_argument("code")
 
     purge = database_flag(
         commands.add_parser("purge", help="remove a closed campaign's personal data")
@@ -308,6 +310,7 @@ HANDLERS = {
     ("partner", "list"): content.partner_list,
     ("partner", "link"): content.partner_link,
     ("partner", "rotate"): content.partner_rotate,
+    ("partner", "remove"): content.partner_remove,
     ("export", None): data.export,
     ("backup", None): data.backup,
     ("seal", None): data.seal_rows,

@@ -135,3 +135,13 @@ async def partner_rotate(settings: Settings, args: argparse.Namespace) -> None:
     async with opened_store(settings) as store:
         await operations.rotate_partner_key(store, actor(), args.code)
     print(f"every export link of {args.code} is revoked")
+
+
+async def partner_remove(settings: Settings, args: argparse.Namespace) -> None:
+    async with opened_store(settings) as store:
+        gone = await operations.remove_partner(store, actor(), args.code)
+    print(
+        f"removed partner {gone.code} ({gone.name}): its export links no longer work, its "
+        "origins may no longer frame a campaign that lists its origins, and readers who come "
+        "through its code are not asked to share their details with it; signatures keep the code"
+    )

@@ -63,6 +63,17 @@ class Accounts:
             await self._record(tx, audit)
         return exists is None
 
+    async def remove_partner(self, code: str, audit: Audit | None = None) -> bool:
+        """Remove a partner by code; False if there was none. The signatures that came
+        through it keep its code."""
+        async with self.backend.transaction() as tx:
+            if await tx.fetchval("SELECT 1 FROM partners WHERE code = ?", code) is None:
+                return False
+            await self._revise(tx)  # its origins leave the campaigns' frame-ancestors
+            await tx.execute("DELETE FROM partners WHERE code = ?", code)
+            await self._record(tx, audit)
+        return True
+
     async def partners(self) -> list[Partner]:
         rows = await self._fetch(
             "SELECT code, name, contact, origins, link_key, public_key FROM partners ORDER BY code"

@@ -151,6 +151,17 @@ async def partner_rotate(request: Request) -> Response:
     return RedirectResponse(urls.ADMIN_PARTNERS, 303)
 
 
+async def partner_remove(request: Request) -> Response:
+    who, _ = await guarded_post(request)
+    service = service_of(request)
+    try:
+        await operations.remove_partner(service.store, who, request.path_params["code"])
+    except operations.OperationError:
+        raise HTTPException(404) from None
+    await service.campaigns.reload(force=True)
+    return RedirectResponse(urls.ADMIN_PARTNERS, 303)
+
+
 async def signers(request: Request) -> Response:
     auth.require_operator(request)
     return page(request, "admin/signers.html", result=None, error="")
