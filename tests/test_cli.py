@@ -36,12 +36,33 @@ def test_load_then_list(tmp_path, capsys, database):
     )
     run(capsys, "campaign", "load", str(second), "--database", db)
     assert run(capsys, "campaign", "load", str(BELARUS), "--database", db) == (
-        "updated campaign belarus\n"
+        "updated campaign belarus: no change\n"
     )
     listing = run(capsys, "campaign", "list", "--database", db).splitlines()
     assert listing[0].split() == ["SLUG", "STATUS", "COUNT", "SIGNATURES", "SIGNERS"]
     assert listing[1].split() == ["belarus", "open", "785", "0", "0"]
     assert listing[2].split() == ["second", "closed", "785", "0", "0"]
+
+
+def test_loading_a_file_says_what_changed_and_what_a_guarded_change_does(
+    tmp_path, capsys, database
+):
+    """A campaign file without `count_every_hours` makes the count live: loading one over the
+    hourly Belarus campaign used to say only "updated". It says what changed and, for an act
+    the admin would ask the password for, what it does."""
+    db = database.url
+    run(capsys, "campaign", "load", str(BELARUS), "--database", db)
+    old_file = tmp_path / "old.toml"
+    old_file.write_text(BELARUS.read_text().replace("count_every_hours = 1\n", ""))
+    said = run(capsys, "campaign", "load", str(old_file), "--database", db).splitlines()
+    assert said == [
+        "updated campaign belarus: count_every_hours: 1 -> None",
+        "note: its public count is published more often than before (or live): a site that "
+        "knows its visitors sees it move closer to the moment one of them signed. Every "
+        "operator sees this change on the admin's front page.",
+    ]
+    said = run(capsys, "campaign", "set", "belarus", "counter_offset", "800", "--database", db)
+    assert said == "updated campaign belarus: counter_offset: 785 -> 800\n"
 
 
 @pytest.mark.parametrize(

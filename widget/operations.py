@@ -7,6 +7,7 @@ of the domain module it comes from) whose message says why."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 from widget import operators, review, security, signing
 from widget.campaigns import Campaign
@@ -100,14 +101,33 @@ def guarded_change(old: Campaign | None, new: Campaign) -> str | None:
     return None
 
 
-async def save_campaign(store: Store, actor: str, new: Campaign) -> bool:
-    """Create or update a campaign; True if created. The audit says what changed, under its
-    own name when it needs a fresh password (`guarded_change`)."""
+# What each guarded change does, said to whoever makes it from the command line (the admin
+# asks for the password again); every operator then sees it on the admin's front page.
+GUARDED_NOTES = {
+    "campaign.origins": "the sites that may show it changed: a page there hears that its "
+    "visitor signed",
+    "campaign.schedule": "its signers' personal data will be purged at the new time",
+    "campaign.confirm-email": "every new signer gets an email from it: evidence of signing in "
+    "an inbox that its provider can read",
+    "campaign.video": "readers who press play on its video tell the video's host their address",
+    "campaign.count": "its public count is published more often than before (or live): a site "
+    "that knows its visitors sees it move closer to the moment one of them signed",
+}
+
+
+class Saved(NamedTuple):
+    changes: str  # "created", or what changed (`describe_changes`)
+    guarded: str | None  # the act it stands for (`guarded_change`), if any
+
+
+async def save_campaign(store: Store, actor: str, new: Campaign) -> Saved:
+    """Create or update a campaign. The audit says what changed, under its own name when it
+    needs a fresh password (`guarded_change`)."""
     old = await find_campaign(store, new.slug)
-    action = guarded_change(old, new) or "campaign.save"
-    return await store.save_campaign(
-        new, Audit(actor, action, new.slug, describe_changes(old, new))
-    )
+    saved = Saved(describe_changes(old, new), guarded_change(old, new))
+    await store.save_campaign(new, Audit(actor, saved.guarded or "campaign.save", new.slug,
+                                         saved.changes))  # fmt: skip
+    return saved
 
 
 NO_CHANGE = "no change"

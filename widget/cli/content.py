@@ -21,8 +21,20 @@ from widget.urls import URLs
 async def campaign_load(settings: Settings, args: argparse.Namespace) -> None:
     campaign = campaigns.load_file(args.file)  # validated before the database is touched
     async with opened_store(settings) as store:
-        created = await operations.save_campaign(store, actor(), campaign)
-    print(f"{'created' if created else 'updated'} campaign {campaign.slug}")
+        saved = await operations.save_campaign(store, actor(), campaign)
+    said(campaign.slug, saved)
+
+
+def said(slug: str, saved: operations.Saved) -> None:
+    """What a save changed; for a guarded change, what it does (the admin would have asked
+    for the password again)."""
+    if saved.changes == "created":
+        print(f"created campaign {slug}")
+    else:
+        print(f"updated campaign {slug}: {saved.changes}")
+    if saved.guarded:
+        note = operations.GUARDED_NOTES[saved.guarded]
+        print(f"note: {note}. Every operator sees this change on the admin's front page.")
 
 
 def now() -> float:
@@ -76,8 +88,8 @@ async def campaign_set(settings: Settings, args: argparse.Namespace) -> None:
         if data[args.field] == "" and args.field in campaigns.OPTIONAL_NUMBERS:
             del data[args.field]  # "" takes the goal (or minimum, or purge time) away
         new = campaigns.parse(data)
-        await operations.save_campaign(store, actor(), new)
-    print(f"updated campaign {new.slug}: {operations.describe_changes(campaign, new)}")
+        saved = await operations.save_campaign(store, actor(), new)
+    said(new.slug, saved)
 
 
 def _toml_value(raw: str) -> Any:
