@@ -24,7 +24,7 @@ from tests.browser.conftest import (
     save_screenshot,
     unavailable,
 )
-from tests.test_server import free_port
+from tests.servers import free_port
 from tests.wordpress import WordPress, missing, running_wordpress
 from widget import counter
 
@@ -134,6 +134,9 @@ def test_click_to_load_asks_nothing_of_the_service_until_the_click(
     frame = card.locator("iframe")
     expect(frame).to_have_attribute("src", wp_service.url + "/c/belarus/embed?lang=en")
     expect(card.locator(".petition-widget-card-count")).to_be_hidden()  # the petition has its own
+    # The petition loaded, so its request has been seen (asserting at once raced the request).
+    petition = card.frame_locator("iframe").locator("h1")
+    expect(petition).to_have_text("Protect peaceful protesters in Belarus")
     assert page.url == wordpress.posts["author-click"]
     assert wp_service.url in network.origins()
 
