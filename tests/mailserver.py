@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.test_server import free_port
+from tests.servers import free_port
 
 USER, PASSWORD = "mailer", "s3cret p@ss"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_server import free_port
+from tests.servers import free_port
 
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 

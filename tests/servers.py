@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,6 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET
-from tests.test_server import free_port
 
 # The environment every instance shares, as in the README's "Running several instances".
 SHARED = {
@@ -54,12 +54,23 @@ def serving(database: str, folder: Path, count: int, **settings: str) -> Iterato
         assert "Application shutdown complete" in log.read_text(), log.read_text()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def wait_until_ready(base: str, server: subprocess.Popen, seconds: float = 30) -> None:
+    """Poll /readyz until it says ready. A server that exits, or is not ready in time, is
+    killed and the test fails with what it printed (when its output is piped)."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "an instance exited at start"
+    while time.monotonic() < deadline and server.poll() is None:
         with contextlib.suppress(httpx.TransportError):
             if httpx.get(base + "/readyz").status_code == 200:
                 return
-        time.sleep(0.1)
-    raise AssertionError(f"{base} was not ready within {seconds:.0f} seconds")
+        time.sleep(0.02)
+    exited = server.poll() is not None
+    server.kill()
+    output = server.communicate()[0] if server.stdout else ""
+    why = "exited at start" if exited else f"was not ready within {seconds:.0f} seconds"
+    raise AssertionError(f"{base} {why}: {output}")

@@ -20,8 +20,7 @@ import httpx
 from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET
 from tests.databases import live_from_start
 from tests.own_services import own_postgres, own_redis
-from tests.servers import wait_until_ready
-from tests.test_server import free_port
+from tests.servers import free_port, wait_until_ready
 
 OFFSET = 785
 TIMEOUT = 2  # PETITION_WIDGET_DB_TIMEOUT_SECONDS for these tests

@@ -18,8 +18,7 @@ import pytest
 import redis
 
 from tests.databases import live_from_start, shared_redis_url
-from tests.servers import serving
-from tests.test_server import free_port
+from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.postgres_only(reason="several instances share a database server")
 

@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET
+from tests.servers import free_port
 from tests.test_database_faults import OFFSET, Signer, reader_statuses, until
 from tests.test_faults import start
-from tests.test_server import free_port
 
 
 @contextlib.contextmanager

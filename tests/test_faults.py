@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET
 from tests.databases import live_from_start
-from tests.test_server import free_port
+from tests.servers import free_port, wait_until_ready
 from widget.signing import email_key
 
 
@@ -39,14 +39,8 @@ def start(tmp_path, port):
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(base + "/healthz").status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.kill()
-    pytest.fail("the server did not start: " + server.communicate()[0])
+    wait_until_ready(base, server)
+    return server, base
 
 
 def load(base: str, stop: threading.Event, acknowledged: list[str], workers: int = 8) -> None:

@@ -15,8 +15,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.servers import wait_until_ready
-from tests.test_server import free_port
+from tests.servers import free_port, wait_until_ready
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -12,11 +11,7 @@ import time
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port, wait_until_ready
 
 
 def test_sign_over_real_http(tmp_path):
@@ -34,12 +29,7 @@ def test_sign_over_real_http(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_ready(base, server)
         page = httpx.get(base + "/c/belarus/embed?partner=demo")
         assert "785 people have taken action" in page.text
         token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)

@@ -18,12 +18,12 @@ import pytest
 
 from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET
 from tests.databases import live_from_start
-from tests.test_server import free_port
+from tests.servers import free_port, wait_until_ready
 from widget import i18n
 
 LIMITS = {
-    "PETITION_WIDGET_HEADER_TIMEOUT_SECONDS": "1",
-    "PETITION_WIDGET_BODY_TIMEOUT_SECONDS": "1",
+    "PETITION_WIDGET_HEADER_TIMEOUT_SECONDS": "0.5",
+    "PETITION_WIDGET_BODY_TIMEOUT_SECONDS": "0.5",
     "PETITION_WIDGET_MAX_HEADER_BYTES": "4096",
     "PETITION_WIDGET_GRACEFUL_SHUTDOWN_SECONDS": "2",
 }
@@ -42,15 +42,7 @@ def server(tmp_path, request):
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,  # its workers (Granian's) are ended with it
     )  # fmt: skip
-    for _ in range(100):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("the server did not start: " + process.communicate()[0])
+    wait_until_ready(f"http://127.0.0.1:{port}", process)
     yield process, port
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)

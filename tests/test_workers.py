@@ -21,9 +21,8 @@ import pytest
 
 from tests.conftest import TEST_PUBLIC_KEY, TEST_SECRET, sealed_signature, signer
 from tests.databases import live_from_start
-from tests.servers import wait_until_ready
+from tests.servers import free_port, wait_until_ready
 from tests.test_database_faults import OFFSET, Signer, until
-from tests.test_server import free_port
 from tests.test_store import BELARUS
 from widget.store import StoreError, open_store
 

@@ -52,7 +52,7 @@ from playwright.sync_api import (
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.databases import live_from_start
-from tests.test_server import free_port
+from tests.servers import free_port
 from widget.resources import resource
 
 # Debian's chromium; CHROMIUM_PATH points elsewhere (and lets you check the skip).
