@@ -22,10 +22,10 @@ async def campaign_load(settings: Settings, args: argparse.Namespace) -> None:
     campaign = campaigns.load_file(args.file)  # validated before the database is touched
     async with opened_store(settings) as store:
         saved = await operations.save_campaign(store, actor(), campaign)
-    said(campaign.slug, saved)
+    print_saved(campaign.slug, saved)
 
 
-def said(slug: str, saved: operations.Saved) -> None:
+def print_saved(slug: str, saved: operations.Saved) -> None:
     """What a save changed; for a guarded change, what it does (the admin would have asked
     for the password again)."""
     if saved.changes == "created":
@@ -89,7 +89,7 @@ async def campaign_set(settings: Settings, args: argparse.Namespace) -> None:
             del data[args.field]  # "" takes the goal (or minimum, or purge time) away
         new = campaigns.parse(data)
         saved = await operations.save_campaign(store, actor(), new)
-    said(new.slug, saved)
+    print_saved(new.slug, saved)
 
 
 def _toml_value(raw: str) -> Any:
