@@ -5,6 +5,7 @@ and invalidation."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import io
 import os
@@ -87,6 +88,50 @@ async def test_a_partner_with_a_key_gets_its_opted_in_signers_sealed_to_it(clien
     assert second is None  # no consent, nothing for the partner
     opened = sealing.Opener(sealing.private_key(private)).open(first)
     assert opened["email"] == "alesia1@example.org"
+
+
+async def test_a_partner_link_gives_only_rows_sealed_since_its_key_was_set(client, database):
+    """A replaced key (or a code registered again) used to get every earlier opted-in row in
+    its export: boxes it cannot open, beside their country and hour in clear. Now it gets the
+    rows signed from the hour its key was set; a key set before that was kept gets all."""
+    from widget import operations
+    from widget.partners import make_partner
+    from widget.urls import URLs
+
+    service, store = client.app.state.service, client.app.state.service.store
+    first_private, first_public = sealing.generate_keypair()
+    second_private, second_public = sealing.generate_keypair()
+
+    async def partner_with(public: str) -> None:
+        await operations.save_partner(store, "op", make_partner("diaspora", "D", public_key=public))
+        await service.campaigns.reload(force=True)
+
+    async def link_rows() -> list[list[str]]:
+        token = await operations.partner_link(
+            store, "op", service.partner_links, "belarus", "diaspora", 1
+        )
+        got = await client.get(URLs().partner_export("belarus", "diaspora", token))
+        assert got.status_code == 200
+        return list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))[1:]
+
+    await partner_with(first_public)
+    await sign(client, signer(1, partner="diaspora", partner_opt_in="1"))
+    # That signature was made an hour before the key is replaced.
+    database.execute("UPDATE signatures SET signed_at = ?", "2026-01-01T10:00:00Z")
+    await partner_with(second_public)
+    await sign(client, signer(2, partner="diaspora", partner_opt_in="1"))
+    (row,) = await link_rows()
+    second = sealing.Opener(sealing.private_key(second_private))
+    assert second.open(base64.b64decode(row[0]))["email"] == "alesia2@example.org"
+
+    database.execute("UPDATE partners SET key_since = ''")  # a key set before it was kept
+    assert len(await link_rows()) == 2
+    await partner_with(second_public)  # the same key again: its hour stays as it was
+    assert [p.key_since for p in await store.partners()] == [""]
+    first = sealing.Opener(sealing.private_key(first_private))
+    assert first.open(base64.b64decode((await link_rows())[0][0]))["email"] == (
+        "alesia1@example.org"
+    )
 
 
 def test_keys_generate_writes_an_owner_only_private_key_and_never_overwrites(tmp_path, capsys):

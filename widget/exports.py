@@ -104,6 +104,7 @@ async def sealed_csv(
     partner_to: str | None = None,
     only_partner: str | None = None,
     chunk: int = CHUNK,
+    key_since: str = "",
 ) -> AsyncIterator[bytes]:
     """The export as the server can make it: the personal fields stay sealed boxes (base64)
     that `petition-widget decrypt` opens with the private key.
@@ -111,11 +112,15 @@ async def sealed_csv(
     `only_partner`: the partner's opted-in signers, sealed to the operator (the operator
     opens them and passes them on). `partner_to`: the same signers, sealed to the partner's
     own key, for the partner's export link; rows from before it registered a key are left
-    out, since it could not open them."""
+    out, since it could not open them, and so are rows signed before the hour its current key
+    was set (`key_since`), sealed to a key it may no longer hold, or never held."""
     partner = partner_to or only_partner
     encoder = _Encoder()
     yield BOM + encoder.encode([SEALED_HEADER])
-    async for rows in store.signature_rows(campaign.slug, partner=partner, chunk=chunk):
+    since = key_since if partner_to else ""
+    async for rows in store.signature_rows(
+        campaign.slug, partner=partner, chunk=chunk, since=since
+    ):
         boxes = ((r.partner_sealed if partner_to else r.sealed, r) for r in rows)
         yield encoder.encode(
             (_b64(box), r.country, _yes_no(r.opt_in), r.partner or "",

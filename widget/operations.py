@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from widget import operators, review, security, signing
 from widget.campaigns import Campaign
+from widget.closing import this_hour
 from widget.partners import Partner, PartnerLinks
 from widget.sealing import Sealer
 from widget.store import Audit, Store, StoreError
@@ -161,6 +162,11 @@ async def save_partner(store: Store, actor: str, new: Partner) -> str:
     existing = await find_partner(store, new.code)
     if existing is not None:
         new = replace(new, link_key=existing.link_key)
+    # Its export link gives only the rows sealed since its key was set (to the hour).
+    if existing is not None and existing.public_key == new.public_key:
+        new = replace(new, key_since=existing.key_since)
+    else:
+        new = replace(new, key_since=this_hour() if new.public_key else "")
     changes = describe_partner_changes(existing, new)
     if changes == NO_CHANGE:
         return changes

@@ -29,6 +29,7 @@ class Partner:
     origins: tuple[str, ...] = ()
     link_key: str = ""
     public_key: str = ""  # the partner's own key: opted-in signers are sealed to it too
+    key_since: str = ""  # the hour public_key was set ("" if unknown: set before it was kept)
 
     def with_new_link_key(self) -> Partner:
         """The same partner with a fresh key: every export link made before stops working."""

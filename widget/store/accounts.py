@@ -52,13 +52,13 @@ class Accounts:
             await self._revise(tx)  # partners' origins feed the campaigns' frame-ancestors
             await tx.execute(
                 "INSERT INTO partners (code, name, contact, origins, link_key, public_key, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "key_since, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
                 "contact = excluded.contact, origins = excluded.origins, "
                 "link_key = excluded.link_key, public_key = excluded.public_key, "
-                "updated_at = excluded.updated_at",
+                "key_since = excluded.key_since, updated_at = excluded.updated_at",
                 partner.code, partner.name, partner.contact, json.dumps(partner.origins),
-                partner.link_key, partner.public_key, stamp, stamp,
+                partner.link_key, partner.public_key, partner.key_since, stamp, stamp,
             )  # fmt: skip
             await self._record(tx, audit)
         return exists is None
@@ -76,11 +76,12 @@ class Accounts:
 
     async def partners(self) -> list[Partner]:
         rows = await self._fetch(
-            "SELECT code, name, contact, origins, link_key, public_key FROM partners ORDER BY code"
+            "SELECT code, name, contact, origins, link_key, public_key, key_since FROM partners "
+            "ORDER BY code"
         )
         return [
-            Partner(code, name, contact, tuple(json.loads(origins)), key, public_key)
-            for code, name, contact, origins, key, public_key in rows
+            Partner(code, name, contact, tuple(json.loads(origins)), key, public_key, since)
+            for code, name, contact, origins, key, public_key, since in rows
         ]
 
     async def save_operator(

@@ -157,4 +157,9 @@ MIGRATIONS: tuple[str, ...] = (
         n BIGINT NOT NULL
     );
     """,
+    # The hour a partner's current key was set: its export link gives only rows signed since
+    # ('' for a key set before this was kept: every row, as before).
+    """
+    ALTER TABLE partners ADD COLUMN key_since TEXT COLLATE "C" NOT NULL DEFAULT '';
+    """,
 )

@@ -116,18 +116,23 @@ class Reports(KeyChecks):
         ))  # fmt: skip
 
     async def signature_rows(
-        self, campaign: str, partner: str | None = None, chunk: int = 1000
+        self, campaign: str, partner: str | None = None, chunk: int = 1000, since: str = ""
     ) -> AsyncIterator[list[SignatureRow]]:
         """A campaign's signers in chunks, oldest first, in constant memory: each address once,
         by its latest counted signature (whose consents count). With a partner: only those
         whose latest signature came through it and opted in to hear from it. Pages by id in
-        short queries rather than one long transaction, so a slow download holds nothing."""
+        short queries rather than one long transaction, so a slow download holds nothing.
+        With `since` (an hour stamp): only signatures made from that hour on."""
         where = f"campaign = ? AND id > ? AND {COUNTED} AND {LATEST}"
+        scope: tuple[str, ...] = ()
         if partner is not None:
             where += " AND partner = ? AND partner_opt_in"
+            scope += (partner,)
+        if since:
+            where += " AND signed_at >= ?"
+            scope += (since,)
         last = 0
         while True:
-            scope = (partner,) if partner is not None else ()
             rows = await self._fetch(
                 f"{_SIGNATURE} WHERE {where} ORDER BY id LIMIT ?", campaign, last, *scope, chunk
             )

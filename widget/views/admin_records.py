@@ -85,7 +85,7 @@ async def partner_export(request: Request) -> Response:
     await service.store.audit(f"partner:{code}", "export", campaign.slug, "partner via link")
     today = datetime.now(UTC).date()
     return csv_response(
-        exports.sealed_csv(service.store, campaign, partner_to=code),
+        exports.sealed_csv(service.store, campaign, partner_to=code, key_since=partner.key_since),
         exports.filename(campaign.slug, exports.PARTNER, today, code),
     )
 
