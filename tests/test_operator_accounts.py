@@ -370,6 +370,7 @@ async def test_a_partner_is_changed_from_its_edit_form_which_keeps_what_is_store
 
         listed = (await browser.get("/admin/partners")).text
         assert 'href="/admin/partners?edit=p#partner-form"' in listed
+        assert re.search(r"<td>yes, since \d{4}-\d\d-\d\d \d\d:00 UTC</td>", listed)
         assert "Add a partner" in listed and 'name="editing"' not in listed
         refused = await form_post(browser, "/admin/partners", {"code": "p", "name": "Partner"})
         assert refused.status_code == 422
