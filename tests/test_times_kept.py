@@ -49,6 +49,15 @@ def test_a_time_window_runs_from_and_to_whole_hours(since, until, window):
     assert (which.since, which.until) == window
 
 
+def test_a_window_that_ends_before_it_begins_is_refused():
+    """It used to invalidate nothing and say "invalidated 0 signature(s)", as if the window
+    had been searched and found clean."""
+    with pytest.raises(review.ReviewError, match="until: must be after since"):
+        review.parse_invalidation(None, "2026-12-09", "2026-12-01", None)
+    with pytest.raises(review.ReviewError, match="until: must be after since"):
+        review.parse_invalidation(None, "2026-12-01T16:00", "2026-12-01T15:00", None)
+
+
 async def test_a_window_from_a_minute_ago_takes_in_a_signature_made_since(client):
     """Made at, say, 15:50 and kept as 15:00: an operator who invalidates from 15:40 must
     still reach it, and is shown the window as it is."""

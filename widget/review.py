@@ -59,6 +59,8 @@ def parse_invalidation(
     if domain is not None and ("." not in domain or "@" in domain or " " in domain):
         raise ReviewError("email_domain: expected a domain like example.org")
     bounds = _instant(since, "since"), _instant(until, "until", later=True)
+    if bounds[0] and bounds[1] and bounds[0] >= bounds[1]:
+        raise ReviewError("until: must be after since (the window would hold no signature)")
     chosen = Invalidation(partner, *bounds, domain)
     if not chosen.describe():
         raise ReviewError("name a partner, a time window or an email domain")
