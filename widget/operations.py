@@ -28,7 +28,12 @@ async def find_campaign(store: Store, slug: str) -> Campaign | None:
 
 
 async def find_partner(store: Store, code: str) -> Partner | None:
-    return next((p for p in await store.partners() if p.code == code), None)
+    return partner_in(await store.partners(), code)
+
+
+def partner_in(rows: list[Partner], code: str) -> Partner | None:
+    """The partner of that code among partners already read, if any."""
+    return next((p for p in rows if p.code == code), None)
 
 
 async def campaign(store: Store, slug: str) -> Campaign:

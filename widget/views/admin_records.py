@@ -97,15 +97,14 @@ async def partner_list(request: Request) -> Response:
     """The partners, and a form to add one; with ?edit=CODE, the form holds what is stored of
     that partner, so that changing one field keeps the others."""
     auth.require_operator(request)
-    service = service_of(request)
-    editing = await operations.find_partner(service.store, request.query_params.get("edit", ""))
+    rows = await service_of(request).store.partners()
+    editing = operations.partner_in(rows, request.query_params.get("edit", ""))
     values = {} if editing is None else {
         "code": editing.code, "name": editing.name, "contact": editing.contact,
         "origins": " ".join(editing.origins), "public_key": editing.public_key,
     }  # fmt: skip
-    partner_rows = await service.store.partners()
     return page(
-        request, "admin/partners.html", partners=partner_rows, error=None, values=values,
+        request, "admin/partners.html", partners=rows, error=None, values=values,
         editing=editing,
     )  # fmt: skip
 
@@ -116,7 +115,8 @@ async def partner_save(request: Request) -> Response:
     who, form = await guarded_post(request)
     service = service_of(request)
     code = form.get("code", "").strip()
-    existing = await operations.find_partner(service.store, code)
+    rows = await service.store.partners()
+    existing = operations.partner_in(rows, code)
     editing = existing if existing is not None and form.get("editing") == code else None
     try:
         if existing is not None and editing is None:
@@ -126,7 +126,6 @@ async def partner_save(request: Request) -> Response:
             form.get("origins", "").split(), form.get("public_key", ""),
         )  # fmt: skip
     except CampaignError as exc:
-        rows = await service.store.partners()
         return page(
             request, "admin/partners.html", 422, partners=rows, error=exc, values=form,
             editing=editing,
